@@ -1,0 +1,200 @@
+"""Idempotent ``sync`` and ``teardown`` of one pull request's preview, written against the ports.
+
+A webhook is only a hint: both operations re-read the pull request from GitHub and the
+namespace's annotations from Kubernetes, then converge. Running either twice, late, or
+out of order leaves the same result.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from preview import naming
+from preview.models import NamespaceInfo, ObjectRef, PullRef, PullRequest, State, StatusReport
+from preview.naming import Annotations
+from preview.ports import ClusterPort, GitHubPort, PermanentError, Renderer, TemporaryError
+from preview.reporting import Reporter
+from preview.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    """What a lifecycle call did, for logs and tests."""
+
+    DEPLOYED = "deployed"
+    UP_TO_DATE = "up-to-date"
+    FAILED = "failed"
+    TORN_DOWN = "torn-down"
+    ABSENT = "absent"
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Lifecycle:
+    """Brings a PR's preview to the state its pull request asks for."""
+
+    github: GitHubPort
+    cluster: ClusterPort
+    renderer: Renderer
+    reporter: Reporter
+    settings: Settings
+    clock: Callable[[], str] = _now
+
+    # -- entry points -------------------------------------------------------------------------
+
+    def sync(self, ref: PullRef, hint_sha: str | None = None) -> Outcome:
+        """Deploy the PR's current head, or tear down if the PR is no longer open."""
+        pr = self.github.get_pull(ref)
+        if not pr.is_open:
+            return self._teardown(pr.ref, hint_sha, "Preview removed: pull request closed")
+        return self._deploy(pr, hint_sha)
+
+    def teardown(self, ref: PullRef, hint_sha: str | None = None, *, force: bool = False) -> Outcome:
+        """Remove the preview; unless ``force``, re-check that the PR really is closed."""
+        if not force:
+            try:
+                pr = self.github.get_pull(ref)
+            except PermanentError:
+                pr = None
+            if pr is not None and pr.is_open:
+                return self._deploy(pr, hint_sha)
+        return self._teardown(ref, hint_sha, "Preview removed")
+
+    # -- deploy -------------------------------------------------------------------------------
+
+    def _deploy(self, pr: PullRequest, hint_sha: str | None) -> Outcome:
+        ref, head = pr.ref, pr.head_sha
+        ns_name = naming.namespace_name(ref.repo, ref.number)
+        ns = self.cluster.read_namespace(ns_name)
+        if ns is not None and ns.terminating:
+            raise TemporaryError(f"namespace {ns_name} is still terminating", delay=5)
+        previous = ns.annotations.get(Annotations.APPLIED_SHA) if ns else None
+        for old in {hint_sha, previous} - {None, head}:
+            self.reporter.resolve_pending(ref, old, f"Superseded by {naming.short_sha(head)}")  # type: ignore[arg-type]
+        if previous == head:
+            log.info("preview up to date", extra=self._log_extra(ref, head))
+            return Outcome.UP_TO_DATE
+        self.reporter.report(ref, head, StatusReport(State.PENDING, f"Deploying {naming.short_sha(head)}…"))
+        try:
+            manifests = list(self.renderer.render(self._values(pr, ns_name)))
+            self._apply_all(ns, ns_name, manifests, pr)
+        except PermanentError as exc:
+            self.reporter.report(ref, head, StatusReport(State.FAILURE, f"Deploy failed: {exc}"))
+            log.warning("deploy failed: %s", exc, extra=self._log_extra(ref, head))
+            return Outcome.FAILED
+        log.info("preview applied", extra=self._log_extra(ref, head))
+        return Outcome.DEPLOYED
+
+    def _apply_all(self, ns: NamespaceInfo | None, ns_name: str, manifests: list[dict], pr: PullRequest) -> None:
+        namespace = next((m for m in manifests if m.get("kind") == "Namespace"), None)
+        if namespace is None:
+            raise PermanentError("templates render no Namespace")
+        others = [m for m in manifests if m is not namespace]
+        created_at = ns.annotations.get(Annotations.CREATED_AT) if ns else None
+        if ns is None:
+            created_at = self.clock()
+            self.cluster.apply(self._stamp(namespace, pr, created_at, None, None))
+        inventory = sorted(ObjectRef.of(m).key() for m in others)
+        for manifest in others:
+            self.cluster.apply(manifest)
+        old_inventory = json.loads(ns.annotations.get(Annotations.INVENTORY, "[]")) if ns else []
+        for key in sorted(set(old_inventory) - set(inventory)):
+            self.cluster.delete(ObjectRef.parse(key))
+        self.cluster.apply(self._stamp(namespace, pr, created_at or self.clock(), pr.head_sha, inventory))
+
+    def _stamp(
+        self, namespace: dict, pr: PullRequest, created_at: str, applied: str | None, inventory: list[str] | None
+    ) -> dict:
+        """The Namespace manifest with previewbot's bookkeeping annotations."""
+        meta = dict(namespace["metadata"])
+        annotations = dict(meta.get("annotations") or {})
+        annotations[Annotations.HEAD_SHA] = pr.head_sha
+        annotations[Annotations.CREATED_AT] = created_at
+        if applied is not None:
+            annotations[Annotations.APPLIED_SHA] = applied
+            annotations[Annotations.APPLIED_AT] = self.clock()
+        if inventory is not None:
+            annotations[Annotations.INVENTORY] = json.dumps(inventory, separators=(",", ":"))
+        meta["annotations"] = annotations
+        return {**namespace, "metadata": meta}
+
+    def _values(self, pr: PullRequest, ns_name: str) -> dict:
+        ref, s = pr.ref, self.settings
+        host = naming.preview_host(ref.repo, ref.number, s.preview_domain)
+        url = s.preview_url(host)
+        image = s.image_template.format(
+            owner=ref.owner,
+            repo=ref.name,
+            sha=pr.head_sha,
+            short_sha=naming.short_sha(pr.head_sha),
+            number=ref.number,
+            branch=pr.head_ref,
+        )
+        annotations = {
+            Annotations.REPO: ref.repo,
+            Annotations.PR: str(ref.number),
+            Annotations.URL: url,
+            Annotations.SHA: pr.head_sha,
+            Annotations.CONTEXT: s.status_context,
+        }
+        if ref.installation_id is not None:
+            annotations[Annotations.INSTALLATION] = str(ref.installation_id)
+        return {
+            "namespace": ns_name,
+            "repo": ref.repo,
+            "owner": ref.owner,
+            "repo_name": ref.name,
+            "number": ref.number,
+            "sha": pr.head_sha,
+            "short_sha": naming.short_sha(pr.head_sha),
+            "branch": pr.head_ref,
+            "base": pr.base_ref,
+            "title": pr.title,
+            "author": pr.author,
+            "image": image,
+            "host": host,
+            "url": url,
+            "port": s.container_port,
+            "health_path": "/",
+            "replicas": 1,
+            "progress_deadline_seconds": s.progress_deadline_seconds,
+            "resources": {
+                "requests": {"cpu": "50m", "memory": "64Mi"},
+                "limits": {"cpu": "500m", "memory": "256Mi"},
+            },
+            "env": {},
+            "labels": naming.labels(ref.repo, ref.number),
+            "annotations": annotations,
+            "ingress_class": s.ingress_class,
+            "quota": {"cpu": "2", "memory": "2Gi", "pods": "10"},
+        }
+
+    # -- teardown -----------------------------------------------------------------------------
+
+    def _teardown(self, ref: PullRef, hint_sha: str | None, why: str) -> Outcome:
+        ns_name = naming.namespace_name(ref.repo, ref.number)
+        ns = self.cluster.read_namespace(ns_name)
+        shas = {hint_sha}
+        if ns is not None:
+            shas |= {ns.annotations.get(Annotations.APPLIED_SHA), ns.annotations.get(Annotations.HEAD_SHA)}
+        for sha in shas - {None}:
+            self.reporter.resolve_pending(ref, sha, why)  # type: ignore[arg-type]
+        if ns is None:
+            return Outcome.ABSENT
+        if not ns.terminating:
+            self.cluster.delete_namespace(ns_name)
+        log.info("preview torn down", extra=self._log_extra(ref, None))
+        return Outcome.TORN_DOWN
+
+    @staticmethod
+    def _log_extra(ref: PullRef, sha: str | None) -> dict[str, object]:
+        return {"repo": ref.repo, "pr": ref.number, "sha": sha}

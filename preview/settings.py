@@ -1,0 +1,183 @@
+"""One validated settings object, built once from ``PREVIEWBOT_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "k8s" / "preview"
+
+
+class SettingsError(ValueError):
+    """A missing or invalid setting; the message names the variable and nothing secret."""
+
+
+@dataclass(frozen=True, repr=False)
+class Secret:
+    """A value that never prints itself."""
+
+    value: str
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything previewbot reads from its environment."""
+
+    webhook_secrets: tuple[Secret, ...] = ()
+    github_token: Secret | None = None
+    github_app_id: int | None = None
+    github_private_key: Secret | None = None
+    github_api_url: str = "https://api.github.com"
+    redis_url: str = "redis://localhost:6379/0"
+    kubeconfig: str | None = None
+    preview_domain: str = "preview.example.com"
+    image_template: str = "registry.example.com/{owner}/{repo}:{sha}"
+    status_context: str = "preview"
+    templates_dir: Path = DEFAULT_TEMPLATES
+    container_port: int = 8080
+    progress_deadline_seconds: int = 600
+    delivery_ttl_seconds: int = 86400
+    lock_ttl_seconds: int = 300
+    watch_resync_seconds: int = 300
+    visibility_timeout_seconds: int = 3600
+    max_retries: int = 8
+    ingress_class: str = ""
+    url_scheme: str = "https"
+    log_level: str = "INFO"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"Settings(github_api_url={self.github_api_url!r}, redis_url=<set>, domain={self.preview_domain!r})"
+
+    def preview_url(self, host: str) -> str:
+        return f"{self.url_scheme}://{host}"
+
+    def require_webhook(self) -> Settings:
+        if not self.webhook_secrets:
+            raise SettingsError("PREVIEWBOT_GITHUB_WEBHOOK_SECRET: required to verify webhooks")
+        return self
+
+    def require_github(self) -> Settings:
+        if self.github_token is None and (self.github_app_id is None or self.github_private_key is None):
+            raise SettingsError(
+                "PREVIEWBOT_GITHUB_TOKEN: required (or PREVIEWBOT_GITHUB_APP_ID with "
+                "PREVIEWBOT_GITHUB_PRIVATE_KEY or PREVIEWBOT_GITHUB_PRIVATE_KEY_FILE)"
+            )
+        return self
+
+
+def _int(name: str, raw: str, low: int = 1) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: expected an integer, got {raw!r}") from None
+    if value < low:
+        raise SettingsError(f"{name}: must be at least {low}")
+    return value
+
+
+def _url(name: str, raw: str, schemes: tuple[str, ...]) -> str:
+    parsed = urlparse(raw)
+    if parsed.scheme not in schemes or not parsed.netloc:
+        raise SettingsError(f"{name}: expected a {'/'.join(schemes)} URL")
+    return raw.rstrip("/")
+
+
+def _domain(name: str, raw: str) -> str:
+    parts = raw.lower().strip(".").split(".")
+    if not raw or any(not p or len(p) > 63 or not p.replace("-", "").isalnum() for p in parts):
+        raise SettingsError(f"{name}: expected a DNS domain such as preview.example.com, got {raw!r}")
+    return ".".join(parts)
+
+
+def _image(name: str, raw: str) -> str:
+    try:
+        raw.format(owner="o", repo="r", sha="s", short_sha="s", number=1, branch="b")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise SettingsError(
+            f"{name}: unknown placeholder {exc}; use {{owner}} {{repo}} {{sha}} {{short_sha}} {{number}} {{branch}}"
+        ) from None
+    return raw
+
+
+def _private_key(env: Mapping[str, str]) -> Secret | None:
+    text = env.get("PREVIEWBOT_GITHUB_PRIVATE_KEY", "").strip()
+    path = env.get("PREVIEWBOT_GITHUB_PRIVATE_KEY_FILE", "").strip()
+    if text and path:
+        raise SettingsError("PREVIEWBOT_GITHUB_PRIVATE_KEY_FILE: set either it or PREVIEWBOT_GITHUB_PRIVATE_KEY")
+    if path:
+        try:
+            text = Path(path).read_text()
+        except OSError as exc:
+            raise SettingsError(f"PREVIEWBOT_GITHUB_PRIVATE_KEY_FILE: cannot read file ({exc.strerror})") from None
+    if text and "PRIVATE KEY" not in text:
+        raise SettingsError("PREVIEWBOT_GITHUB_PRIVATE_KEY: not a PEM private key")
+    return Secret(text.replace("\\n", "\n")) if text else None
+
+
+def load(env: Mapping[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from ``env`` (default: the process environment)."""
+    env = os.environ if env is None else env
+    get: Callable[[str], str] = lambda key: env.get(f"PREVIEWBOT_{key}", "").strip()  # noqa: E731
+    kwargs: dict[str, object] = {}
+    if secrets := get("GITHUB_WEBHOOK_SECRET"):
+        kwargs["webhook_secrets"] = tuple(Secret(s.strip()) for s in secrets.split(",") if s.strip())
+    if token := get("GITHUB_TOKEN"):
+        kwargs["github_token"] = Secret(token)
+    if app_id := get("GITHUB_APP_ID"):
+        kwargs["github_app_id"] = _int("PREVIEWBOT_GITHUB_APP_ID", app_id)
+    key = _private_key(env)
+    if key is not None:
+        if "github_app_id" not in kwargs:
+            raise SettingsError("PREVIEWBOT_GITHUB_APP_ID: required when a private key is set")
+        kwargs["github_private_key"] = key
+    elif "github_app_id" in kwargs:
+        raise SettingsError("PREVIEWBOT_GITHUB_PRIVATE_KEY: required when PREVIEWBOT_GITHUB_APP_ID is set")
+    if url := get("GITHUB_API_URL"):
+        kwargs["github_api_url"] = _url("PREVIEWBOT_GITHUB_API_URL", url, ("http", "https"))
+    if url := get("REDIS_URL"):
+        kwargs["redis_url"] = _url("PREVIEWBOT_REDIS_URL", url, ("redis", "rediss", "unix"))
+    if path := get("KUBECONFIG"):
+        if not Path(path).is_file():
+            raise SettingsError("PREVIEWBOT_KUBECONFIG: no such file")
+        kwargs["kubeconfig"] = path
+    if domain := get("PREVIEW_DOMAIN"):
+        kwargs["preview_domain"] = _domain("PREVIEWBOT_PREVIEW_DOMAIN", domain)
+    if image := get("IMAGE_TEMPLATE"):
+        kwargs["image_template"] = _image("PREVIEWBOT_IMAGE_TEMPLATE", image)
+    if context := get("STATUS_CONTEXT"):
+        kwargs["status_context"] = context
+    if templates := get("TEMPLATES_DIR"):
+        if not Path(templates).is_dir():
+            raise SettingsError("PREVIEWBOT_TEMPLATES_DIR: no such directory")
+        kwargs["templates_dir"] = Path(templates)
+    for key_, attr, low in (
+        ("CONTAINER_PORT", "container_port", 1),
+        ("PROGRESS_DEADLINE_SECONDS", "progress_deadline_seconds", 1),
+        ("DELIVERY_TTL_SECONDS", "delivery_ttl_seconds", 60),
+        ("LOCK_TTL_SECONDS", "lock_ttl_seconds", 5),
+        ("WATCH_RESYNC_SECONDS", "watch_resync_seconds", 1),
+        ("VISIBILITY_TIMEOUT_SECONDS", "visibility_timeout_seconds", 1),
+        ("MAX_RETRIES", "max_retries", 0),
+    ):
+        if raw := get(key_):
+            kwargs[attr] = _int(f"PREVIEWBOT_{key_}", raw, low)
+    if ingress_class := get("INGRESS_CLASS"):
+        kwargs["ingress_class"] = ingress_class
+    if scheme := get("URL_SCHEME"):
+        if scheme not in ("http", "https"):
+            raise SettingsError("PREVIEWBOT_URL_SCHEME: expected http or https")
+        kwargs["url_scheme"] = scheme
+    if level := get("LOG_LEVEL"):
+        if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise SettingsError("PREVIEWBOT_LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR")
+        kwargs["log_level"] = level.upper()
+    return Settings(**kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Webhook handling without a web framework: signature checks and event → command routing."""

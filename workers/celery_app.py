@@ -1,0 +1,31 @@
+"""The Celery application, configured from settings, with previewbot's tasks registered."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from preview.settings import Settings
+from workers.runtime import Runtime
+
+QUEUE = "previewbot"
+
+
+def make_celery(settings: Settings, runtime: Runtime | None = None) -> Celery:
+    """A Celery app bound to ``settings.redis_url``; tasks use ``runtime`` (built lazily)."""
+    app = Celery("previewbot", broker=settings.redis_url, set_as_current=False)
+    app.conf.update(
+        task_default_queue=QUEUE,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_ignore_result=True,
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": settings.visibility_timeout_seconds},
+        task_serializer="json",
+        accept_content=["json"],
+    )
+    from workers.tasks import register
+
+    register(app, runtime or Runtime(settings))
+    return app

@@ -1,0 +1,53 @@
+"""Builds the adapters and the lifecycle once per process, from settings (never at import)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from redis import Redis
+
+from preview.lifecycle import Lifecycle
+from preview.reporting import Reporter
+from preview.settings import Settings
+
+
+@dataclass
+class Runtime:
+    """Lazily constructed collaborators for tasks and the watcher."""
+
+    settings: Settings
+
+    @cached_property
+    def redis(self) -> Redis:
+        return Redis.from_url(self.settings.redis_url, socket_timeout=10, socket_connect_timeout=5)
+
+    @cached_property
+    def github(self):  # noqa: ANN201 - adapter type lives in integrations
+        from integrations.github_client import GitHubClient
+
+        return GitHubClient.from_settings(self.settings)
+
+    @cached_property
+    def cluster(self):  # noqa: ANN201
+        from integrations.kube import KubeCluster
+
+        return KubeCluster.from_settings(self.settings)
+
+    @cached_property
+    def reporter(self) -> Reporter:
+        from workers.ledger import RedisLedger
+
+        return Reporter(self.github, RedisLedger(self.redis), self.settings.status_context)
+
+    @cached_property
+    def lifecycle(self) -> Lifecycle:
+        from integrations.render import TemplateRenderer
+
+        return Lifecycle(
+            github=self.github,
+            cluster=self.cluster,
+            renderer=TemplateRenderer(self.settings.templates_dir),
+            reporter=self.reporter,
+            settings=self.settings,
+        )

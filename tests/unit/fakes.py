@@ -1,0 +1,102 @@
+"""In-memory port implementations for unit tests of the domain (integration tests use emulators)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from preview.models import NamespaceInfo, ObjectRef, PullRef, PullRequest, StatusReport
+from preview.ports import PermanentError
+
+
+@dataclass
+class FakeGitHub:
+    pulls: dict[tuple[str, int], PullRequest] = field(default_factory=dict)
+    statuses: list[tuple[str, str, StatusReport]] = field(default_factory=list)
+    reads: int = 0
+
+    def open(self, repo: str, number: int, sha: str, **kw: object) -> PullRequest:
+        pr = PullRequest(PullRef(repo, number), sha, "feature", "main", "open", **kw)  # type: ignore[arg-type]
+        self.pulls[(repo, number)] = pr
+        return pr
+
+    def close(self, repo: str, number: int) -> None:
+        pr = self.pulls[(repo, number)]
+        self.pulls[(repo, number)] = PullRequest(pr.ref, pr.head_sha, pr.head_ref, pr.base_ref, "closed")
+
+    def get_pull(self, ref: PullRef) -> PullRequest:
+        self.reads += 1
+        try:
+            return self.pulls[(ref.repo, ref.number)]
+        except KeyError:
+            raise PermanentError("GitHub reading: 404 Not Found") from None
+
+    def set_status(self, ref: PullRef, sha: str, context: str, report: StatusReport) -> None:
+        self.statuses.append((sha, context, report))
+
+    def for_sha(self, sha: str) -> list[StatusReport]:
+        return [r for s, _, r in self.statuses if s == sha]
+
+
+@dataclass
+class FakeCluster:
+    objects: dict[str, dict] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+    terminating: set[str] = field(default_factory=set)
+
+    def read_namespace(self, name: str) -> NamespaceInfo | None:
+        self.calls.append(f"read {name}")
+        ns = self.objects.get(ObjectRef("v1", "Namespace", name).key())
+        if ns is None:
+            return None
+        phase = "Terminating" if name in self.terminating else "Active"
+        return NamespaceInfo(name, phase, dict(ns["metadata"].get("annotations", {})))
+
+    def apply(self, manifest: dict) -> None:
+        ref = ObjectRef.of(manifest)
+        self.calls.append(f"apply {ref.kind}/{ref.name}")
+        self.objects[ref.key()] = manifest
+
+    def delete(self, ref: ObjectRef) -> None:
+        self.calls.append(f"delete {ref.kind}/{ref.name}")
+        self.objects.pop(ref.key(), None)
+
+    def delete_namespace(self, name: str) -> None:
+        self.calls.append(f"delete-namespace {name}")
+        self.terminating.add(name)
+
+    def kinds(self) -> set[str]:
+        return {ObjectRef.parse(k).kind + "/" + ObjectRef.parse(k).name for k in self.objects}
+
+
+class FakeRenderer:
+    """Renders a namespace, a config map and a deployment; ``extra`` adds objects."""
+
+    def __init__(self) -> None:
+        self.extra: list[str] = []
+
+    def render(self, values: dict) -> list[dict]:
+        ns = values["namespace"]
+        meta = {"labels": values["labels"], "namespace": ns}
+        out = [
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": values["labels"]}},
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "preview-env", **meta}},
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "web", **meta, "annotations": values["annotations"]},
+                "spec": {"template": {"spec": {"containers": [{"name": "web", "image": values["image"]}]}}},
+            },
+        ]
+        out += [{"apiVersion": "v1", "kind": "Service", "metadata": {"name": n, **meta}} for n in self.extra]
+        return out
+
+
+class MemoryLedger:
+    def __init__(self) -> None:
+        self.data: dict[tuple[str, str, str], str] = {}
+
+    def last(self, repo: str, sha: str, context: str) -> str | None:
+        return self.data.get((repo, sha, context))
+
+    def remember(self, repo: str, sha: str, context: str, fingerprint: str) -> None:
+        self.data[(repo, sha, context)] = fingerprint

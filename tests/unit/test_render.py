@@ -1,0 +1,275 @@
+"""The preview templates: golden output, hostile PR text, and the renderer's guarantees."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from integrations.render import RenderError, TemplateRenderer, to_yaml
+from preview import naming
+from preview.ports import PermanentError
+from preview.settings import DEFAULT_TEMPLATES
+
+GOLDEN = Path(__file__).parent / "golden"
+REPO = "octo-org/hello-world"
+NUMBER = 42
+SHA = "0123456789abcdef0123456789abcdef01234567"
+HOSTILE_TITLE = "x\nkind: Secret\n{{ 7*7 }}"
+HOSTILE_BRANCH = 'feat: "quoted" # not a comment {{ branch }}'
+
+
+def make_values(**overrides: object) -> dict:
+    """A complete values dict as the lifecycle builds it."""
+    namespace = naming.namespace_name(REPO, NUMBER)
+    host = naming.preview_host(REPO, NUMBER, "preview.example.com")
+    values: dict = {
+        "namespace": namespace,
+        "repo": REPO,
+        "owner": "octo-org",
+        "repo_name": "hello-world",
+        "number": NUMBER,
+        "sha": SHA,
+        "short_sha": naming.short_sha(SHA),
+        "branch": "feature/login",
+        "base": "main",
+        "title": "Add login page",
+        "author": "mona",
+        "image": f"registry.example.com/octo-org/hello-world:{SHA}",
+        "host": host,
+        "url": f"https://{host}",
+        "port": 8080,
+        "health_path": "/healthz",
+        "replicas": 1,
+        "progress_deadline_seconds": 600,
+        "resources": {
+            "requests": {"cpu": "50m", "memory": "64Mi"},
+            "limits": {"cpu": "500m", "memory": "256Mi"},
+        },
+        "env": {},
+        "labels": naming.labels(REPO, NUMBER),
+        "annotations": {
+            naming.Annotations.REPO: REPO,
+            naming.Annotations.PR: str(NUMBER),
+            naming.Annotations.INSTALLATION: "1234",
+            naming.Annotations.URL: f"https://{host}",
+            naming.Annotations.SHA: SHA,
+            naming.Annotations.CONTEXT: "preview",
+        },
+        "ingress_class": "",
+        "quota": {"cpu": "2", "memory": "2Gi", "pods": "10"},
+    }
+    values.update(overrides)
+    return values
+
+
+def dump(objects: list[dict]) -> str:
+    return yaml.safe_dump_all(objects, sort_keys=True, default_flow_style=False, allow_unicode=True)
+
+
+@pytest.fixture(scope="module")
+def renderer() -> TemplateRenderer:
+    return TemplateRenderer(DEFAULT_TEMPLATES)
+
+
+def by_kind(objects: list[dict]) -> dict[str, dict]:
+    return {obj["kind"]: obj for obj in objects}
+
+
+@pytest.mark.parametrize(
+    ("golden", "overrides"),
+    [
+        ("preview.yaml", {}),
+        ("preview-ingress-class-env.yaml", {"ingress_class": "nginx", "env": {"LOG_LEVEL": "debug", "A": "1"}}),
+    ],
+)
+def test_golden(renderer: TemplateRenderer, golden: str, overrides: dict) -> None:
+    """Set UPDATE_GOLDEN=1 to rewrite the stored output after an intended template change."""
+    text = dump(renderer.render(make_values(**overrides)))
+    path = GOLDEN / golden
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.is_file(), f"missing golden file {golden}; run with UPDATE_GOLDEN=1"
+    assert text == path.read_text(encoding="utf-8")
+
+
+def test_order_and_kinds(renderer: TemplateRenderer) -> None:
+    kinds = [obj["kind"] for obj in renderer.render(make_values())]
+    assert kinds == ["Namespace", "ResourceQuota", "LimitRange", "ConfigMap", "Deployment", "Service", "Ingress"]
+
+
+def test_hostile_pr_text_round_trips(renderer: TemplateRenderer) -> None:
+    clean = renderer.render(make_values())
+    hostile = renderer.render(make_values(title=HOSTILE_TITLE, branch=HOSTILE_BRANCH, author="a: b\n- c"))
+    assert [(o["kind"], o["metadata"]["name"]) for o in hostile] == [
+        (o["kind"], o["metadata"]["name"]) for o in clean
+    ]
+    objs = by_kind(hostile)
+    annotations = objs["Namespace"]["metadata"]["annotations"]
+    assert annotations["previewbot.io/title"] == HOSTILE_TITLE
+    assert annotations["previewbot.io/branch"] == HOSTILE_BRANCH
+    assert annotations["previewbot.io/author"] == "a: b\n- c"
+    assert objs["ConfigMap"]["data"]["PREVIEW_BRANCH"] == HOSTILE_BRANCH
+    assert set(objs["ConfigMap"]["data"]) == set(by_kind(clean)["ConfigMap"]["data"])
+    assert set(annotations) == set(by_kind(clean)["Namespace"]["metadata"]["annotations"])
+    assert "Secret" not in objs
+
+
+def test_env_entries_are_strings(renderer: TemplateRenderer) -> None:
+    env = {"FEATURE_FLAG": "on", "WEIRD": "1: {a} # b", "NUMBERISH": "007"}
+    data = by_kind(renderer.render(make_values(env=env)))["ConfigMap"]["data"]
+    assert {k: data[k] for k in env} == env
+    assert data["PREVIEW"] == "true"
+    assert data["PREVIEW_PR_NUMBER"] == "42"
+    assert all(isinstance(v, str) for v in data.values())
+
+
+def test_every_object_has_labels_and_namespace(renderer: TemplateRenderer) -> None:
+    values = make_values()
+    for obj in renderer.render(values):
+        meta = obj["metadata"]
+        assert values["labels"].items() <= meta["labels"].items(), obj["kind"]
+        assert obj["apiVersion"] and meta["name"]
+        if obj["kind"] == "Namespace":
+            assert "namespace" not in meta
+            assert naming.Annotations.SHA not in meta["annotations"]
+        else:
+            assert meta["namespace"] == values["namespace"]
+
+
+def test_containers_have_resources_and_probes(renderer: TemplateRenderer) -> None:
+    deployments = [o for o in renderer.render(make_values()) if o["kind"] == "Deployment"]
+    assert deployments
+    for deployment in deployments:
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["automountServiceAccountToken"] is False
+        for container in pod["containers"]:
+            assert set(container["resources"]) == {"requests", "limits"}
+            for kind in ("cpu", "memory"):
+                assert container["resources"]["requests"][kind]
+                assert container["resources"]["limits"][kind]
+            for probe in ("readinessProbe", "livenessProbe"):
+                assert container[probe]["httpGet"] == {"path": "/healthz", "port": "http"}
+            assert container["securityContext"]["allowPrivilegeEscalation"] is False
+            assert container["securityContext"]["runAsNonRoot"] is True
+
+
+def test_selector_is_stable_and_template_changes_per_sha(renderer: TemplateRenderer) -> None:
+    first = by_kind(renderer.render(make_values()))
+    second = by_kind(renderer.render(make_values(sha="f" * 40, short_sha="f" * 7)))
+    assert first["Deployment"]["spec"]["selector"] == second["Deployment"]["spec"]["selector"]
+    assert first["Service"]["spec"]["selector"] == first["Deployment"]["spec"]["selector"]["matchLabels"]
+    template_labels = first["Deployment"]["spec"]["template"]["metadata"]["labels"]
+    assert first["Deployment"]["spec"]["selector"]["matchLabels"].items() <= template_labels.items()
+    assert second["Deployment"]["spec"]["template"]["metadata"]["annotations"] == {"previewbot.io/sha": "f" * 40}
+
+
+def test_ingress_class_only_when_set(renderer: TemplateRenderer) -> None:
+    assert "ingressClassName" not in by_kind(renderer.render(make_values()))["Ingress"]["spec"]
+    spec = by_kind(renderer.render(make_values(ingress_class="nginx")))["Ingress"]["spec"]
+    assert spec["ingressClassName"] == "nginx"
+    assert spec["rules"][0]["host"] == make_values()["host"]
+
+
+def test_missing_variable_names_the_template(renderer: TemplateRenderer) -> None:
+    values = make_values()
+    del values["health_path"]
+    with pytest.raises(RenderError) as err:
+        renderer.render(values)
+    assert isinstance(err.value, PermanentError)
+    assert err.value.template == "30-deployment.yaml.j2"
+    assert "health_path" in str(err.value)
+
+
+def write(directory: Path, name: str, text: str) -> None:
+    (directory / name).write_text(text, encoding="utf-8")
+
+
+BASE = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ namespace | yaml }}\n"
+
+
+def test_yaml_error_names_file_and_line(tmp_path: Path) -> None:
+    write(tmp_path, "00-ns.yaml.j2", BASE)
+    write(tmp_path, "10-bad.yaml.j2", "apiVersion: v1\nkind: ConfigMap\nmetadata: [oops\n")
+    with pytest.raises(RenderError, match=r"10-bad\.yaml\.j2: invalid YAML at line \d"):
+        TemplateRenderer(tmp_path).render(make_values())
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("kind: ConfigMap\nmetadata: {name: x}\n", "without apiVersion"),
+        ("apiVersion: v1\nmetadata: {name: x}\n", "without kind"),
+        ("apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n", "without metadata.name"),
+        ("apiVersion: v1\nkind: ConfigMap\n", "without metadata"),
+        ("- just a list\n", "not a mapping"),
+        ("apiVersion: v1\nkind: Namespace\nmetadata: {name: other}\n", "not the preview's namespace"),
+    ],
+)
+def test_missing_fields(tmp_path: Path, text: str, problem: str) -> None:
+    write(tmp_path, "10-broken.yaml.j2", text)
+    with pytest.raises(RenderError, match=problem) as err:
+        TemplateRenderer(tmp_path).render(make_values())
+    assert err.value.template == "10-broken.yaml.j2"
+
+
+def test_enforces_labels_namespace_and_order(tmp_path: Path) -> None:
+    write(tmp_path, "00-svc.yaml.j2", "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n"
+          "  namespace: elsewhere\n  labels: {team: x, app.kubernetes.io/managed-by: someone}\n")
+    write(tmp_path, "10-multi.yaml.j2", "---\napiVersion: v1\nkind: Role\nmetadata: {name: r}\n---\n---\n"
+          "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n")
+    write(tmp_path, "20-ns.yaml.j2", BASE)
+    write(tmp_path, "_partial.yaml.j2", "not: rendered: alone")
+    write(tmp_path, "notes.txt", "ignored")
+    values = make_values()
+    objects = TemplateRenderer(tmp_path).render(values)
+    assert [o["kind"] for o in objects] == ["Namespace", "Deployment", "Service", "Role"]
+    service = objects[2]
+    assert service["metadata"]["namespace"] == values["namespace"]
+    assert service["metadata"]["labels"] == {"team": "x", **values["labels"]}
+
+
+def test_extra_dirs_add_and_override(tmp_path: Path) -> None:
+    base, extra = tmp_path / "base", tmp_path / "extra"
+    base.mkdir()
+    extra.mkdir()
+    write(base, "00-ns.yaml.j2", BASE)
+    write(base, "10-cm.yaml.j2", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: base}\n")
+    write(extra, "10-cm.yaml.j2", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: override}\n")
+    write(extra, "20-sa.yaml.j2", "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: extra}\n")
+    objects = TemplateRenderer(base, [extra]).render(make_values())
+    assert [(o["kind"], o["metadata"]["name"]) for o in objects] == [
+        ("Namespace", make_values()["namespace"]),
+        ("ServiceAccount", "extra"),
+        ("ConfigMap", "override"),
+    ]
+
+
+def test_no_templates_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(RenderError, match="no"):
+        TemplateRenderer(tmp_path).render(make_values())
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        HOSTILE_TITLE,
+        "",
+        "null",
+        "yes",
+        "0x1F",
+        "1e3",
+        "~",
+        "'single' \"double\" \\back\\slash",
+        "tab\there\r\nwindows",
+        "}{][,&*!|>%@`",
+        "".join(chr(c) for c in range(0, 0x2100)),
+        "\u2028\u2029\ufeff\U0001f600 emoji",
+        {"nested": ["list", 1, True, None], "k: v": "#"},
+    ],
+)
+def test_yaml_filter_round_trips(value: object) -> None:
+    assert yaml.safe_load(f"key: {to_yaml(value)}\n") == {"key": value}

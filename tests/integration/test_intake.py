@@ -105,7 +105,11 @@ def test_missing_event_header_is_400(client, redis_db) -> None:
     response = client.post(
         "/webhooks/github",
         data=body,
-        headers={"X-GitHub-Delivery": "x", "X-Hub-Signature-256": sign(body, SECRET), "Content-Type": "application/json"},
+        headers={
+            "X-GitHub-Delivery": "x",
+            "X-Hub-Signature-256": sign(body, SECRET),
+            "Content-Type": "application/json",
+        },
     )
     assert response.status_code == 400
     assert queued(redis_db) == []

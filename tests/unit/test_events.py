@@ -36,9 +36,9 @@ def test_pull_request_actions_route_to_commands(name: str, kind: CommandKind) ->
 def test_installation_id_is_carried() -> None:
     routed = route("pull_request", "d", example("pull_request.ready_for_review.with-installation.json"))
     assert isinstance(routed, Command)
-    assert routed.installation_id == example("pull_request.ready_for_review.with-installation.json")[
-        "installation"
-    ]["id"]
+    assert (
+        routed.installation_id == example("pull_request.ready_for_review.with-installation.json")["installation"]["id"]
+    )
 
 
 def test_message_is_slim_plain_values() -> None:

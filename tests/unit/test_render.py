@@ -104,9 +104,7 @@ def test_order_and_kinds(renderer: TemplateRenderer) -> None:
 def test_hostile_pr_text_round_trips(renderer: TemplateRenderer) -> None:
     clean = renderer.render(make_values())
     hostile = renderer.render(make_values(title=HOSTILE_TITLE, branch=HOSTILE_BRANCH, author="a: b\n- c"))
-    assert [(o["kind"], o["metadata"]["name"]) for o in hostile] == [
-        (o["kind"], o["metadata"]["name"]) for o in clean
-    ]
+    assert [(o["kind"], o["metadata"]["name"]) for o in hostile] == [(o["kind"], o["metadata"]["name"]) for o in clean]
     objs = by_kind(hostile)
     annotations = objs["Namespace"]["metadata"]["annotations"]
     assert annotations["previewbot.io/title"] == HOSTILE_TITLE
@@ -217,10 +215,18 @@ def test_missing_fields(tmp_path: Path, text: str, problem: str) -> None:
 
 
 def test_enforces_labels_namespace_and_order(tmp_path: Path) -> None:
-    write(tmp_path, "00-svc.yaml.j2", "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n"
-          "  namespace: elsewhere\n  labels: {team: x, app.kubernetes.io/managed-by: someone}\n")
-    write(tmp_path, "10-multi.yaml.j2", "---\napiVersion: v1\nkind: Role\nmetadata: {name: r}\n---\n---\n"
-          "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n")
+    write(
+        tmp_path,
+        "00-svc.yaml.j2",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n"
+        "  namespace: elsewhere\n  labels: {team: x, app.kubernetes.io/managed-by: someone}\n",
+    )
+    write(
+        tmp_path,
+        "10-multi.yaml.j2",
+        "---\napiVersion: v1\nkind: Role\nmetadata: {name: r}\n---\n---\n"
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n",
+    )
     write(tmp_path, "20-ns.yaml.j2", BASE)
     write(tmp_path, "_partial.yaml.j2", "not: rendered: alone")
     write(tmp_path, "notes.txt", "ignored")

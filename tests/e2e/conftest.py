@@ -1,0 +1,63 @@
+"""End-to-end fixtures: emulators in this process, previewbot's processes as real subprocesses."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.harness import Stack
+
+TOKEN = "e2e-token"
+SECRET = "e2e-webhook-secret"
+REPO = "acme/web-shop"
+
+
+@pytest.fixture(scope="module")
+def kube():
+    from sandbox.kube import KubeEmulator
+
+    emulator = KubeEmulator(speed=20).start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def gh():
+    from sandbox.github import GitHubEmulator
+
+    emulator = GitHubEmulator().start()
+    emulator.add_token(TOKEN)
+    emulator.add_repo(REPO)
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(kube, gh, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    workdir: Path = tmp_path_factory.mktemp("e2e")
+    db = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0) + 1
+    env = {
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HOME": str(workdir),
+        "PYTHONUNBUFFERED": "1",
+        "PREVIEWBOT_GITHUB_WEBHOOK_SECRET": SECRET,
+        "PREVIEWBOT_GITHUB_TOKEN": TOKEN,
+        "PREVIEWBOT_GITHUB_API_URL": gh.url,
+        "PREVIEWBOT_REDIS_URL": redis_url.rsplit("/", 1)[0] + f"/{db}",
+        "PREVIEWBOT_KUBECONFIG": kube.write_kubeconfig(str(workdir / "kubeconfig")),
+        "PREVIEWBOT_PREVIEW_DOMAIN": "preview.test",
+        "PREVIEWBOT_IMAGE_TEMPLATE": "example.org/{repo}:{branch}-{short_sha}",
+        "PREVIEWBOT_PROGRESS_DEADLINE_SECONDS": "60",
+        "PREVIEWBOT_LOCK_TTL_SECONDS": "5",
+        "PREVIEWBOT_VISIBILITY_TIMEOUT_SECONDS": "3",
+        "PREVIEWBOT_WATCH_RESYNC_SECONDS": "120",
+        "PREVIEWBOT_LOG_LEVEL": "INFO",
+    }
+    stack = Stack(env=env, logdir=workdir)
+    stack.start_all()
+    yield stack
+    stack.stop_all()

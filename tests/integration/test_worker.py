@@ -1,0 +1,90 @@
+"""A real Celery worker (in a thread) consuming intake messages, against the emulators and Redis."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import redis
+from celery.contrib.testing.worker import start_worker
+
+from preview import naming
+from preview.models import Command, CommandKind
+from preview.settings import load
+from tests.helpers import wait_for
+from workers.celery_app import make_celery
+from workers.enqueue import Enqueuer
+
+REPO = "acme/api"
+TOKEN = "worker-token"
+
+
+@pytest.fixture(scope="module")
+def kube():
+    from sandbox.kube import KubeEmulator
+
+    emulator = KubeEmulator(speed=20).start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def gh():
+    from sandbox.github import GitHubEmulator
+
+    emulator = GitHubEmulator().start()
+    emulator.add_token(TOKEN)
+    emulator.add_repo(REPO)
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def worker(kube, gh, redis_url, redis_db, tmp_path):
+    settings = load(
+        {
+            "PREVIEWBOT_GITHUB_TOKEN": TOKEN,
+            "PREVIEWBOT_GITHUB_API_URL": gh.url,
+            "PREVIEWBOT_REDIS_URL": redis_url,
+            "PREVIEWBOT_KUBECONFIG": kube.write_kubeconfig(str(tmp_path / "kubeconfig")),
+            "PREVIEWBOT_PREVIEW_DOMAIN": "preview.test",
+        }
+    )
+    app = make_celery(settings)
+    enqueuer = Enqueuer(redis.Redis.from_url(redis_url), app, 600)
+    with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+        yield enqueuer
+
+
+def command(kind: CommandKind, number: int, sha: str) -> Command:
+    return Command(kind, REPO, number, None, sha, str(uuid.uuid4()))
+
+
+def test_sync_then_teardown(worker: Enqueuer, gh, kube) -> None:
+    pr = gh.open_pr(REPO, 11, branch="topic")
+    sha = pr["head"]["sha"]
+    ns = naming.namespace_name(REPO, 11)
+    assert worker.submit(command(CommandKind.SYNC, 11, sha))
+    wait_for(lambda: kube.objects("deployments", ns), 30, what="deployment applied")
+    wait_for(
+        lambda: any(
+            s["state"] == "pending" and s["description"].startswith("Deploying") for s in gh.statuses(REPO, sha)
+        ),
+        30,
+        what="pending status",
+    )
+    patches = [r for r in kube.requests if r.namespace == ns and r.verb in ("apply", "patch")]
+    assert patches, "server-side apply was used"
+    gh.close_pr(REPO, 11)
+    assert worker.submit(command(CommandKind.TEARDOWN, 11, sha))
+    wait_for(lambda: not [n for n in kube.objects("namespaces") if n["metadata"]["name"] == ns], 30, what="gone")
+
+
+def test_transient_kubernetes_errors_are_retried(worker: Enqueuer, gh, kube) -> None:
+    pr = gh.open_pr(REPO, 12, branch="topic")
+    ns = naming.namespace_name(REPO, 12)
+    kube.inject_fault("get", "namespaces", 503, count=2)
+    assert worker.submit(command(CommandKind.SYNC, 12, pr["head"]["sha"]))
+    wait_for(lambda: kube.objects("deployments", ns), 60, what="deployment after retries")
+    errors = [r for r in kube.requests if r.resource == "namespaces" and r.status == 503]
+    assert len(errors) == 2

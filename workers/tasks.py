@@ -69,7 +69,7 @@ def _run(
 def register(app: Celery, runtime: Runtime) -> None:
     """Define previewbot's tasks on ``app``."""
 
-    @app.task(bind=True, name="previewbot.sync_preview", acks_late=True)
+    @app.task(bind=True, name="previewbot.sync_preview", acks_late=True, shared=False)
     def sync_preview(
         self: Task,
         repo: str,
@@ -83,7 +83,7 @@ def register(app: Celery, runtime: Runtime) -> None:
         ref = PullRef(repo, number, installation_id)
         return _run(self, runtime, lambda lc, r, s: lc.sync(r, s), ref, sha, delivery_id, failures)
 
-    @app.task(bind=True, name="previewbot.teardown_preview", acks_late=True)
+    @app.task(bind=True, name="previewbot.teardown_preview", acks_late=True, shared=False)
     def teardown_preview(
         self: Task,
         repo: str,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from integrations.kube import KubeCluster, WatchExpired
+from integrations.kube import KubeCluster, WatchExpired, api_error
 from integrations.render import TemplateRenderer
 from preview import naming
 from preview.models import ObjectRef
@@ -83,8 +83,8 @@ def test_from_settings_uses_the_kubeconfig(emu: KubeEmulator, tmp_path: Path) ->
     emu.write_kubeconfig(path)
     cluster = KubeCluster.from_settings(Settings(kubeconfig=str(path)))
     try:
-        assert cluster.read_namespace("default") is not None or cluster.read_namespace("nope") is None
-        assert cluster.api.configuration.host.rstrip("/") == emu.url.rstrip("/")
+        assert cluster.read_namespace("default") is not None
+        assert cluster.read_namespace("nope") is None
     finally:
         cluster.close()
 
@@ -120,11 +120,10 @@ def test_apply_is_exactly_one_patch(cluster: KubeCluster, emu: KubeEmulator, ns:
     made = requests_since(emu, mark)
     assert len(made) == 1, made
     request = made[0]
-    assert request.verb.upper() == "PATCH"
+    assert request.verb == "apply"  # the emulator's name for a PATCH with an apply-patch body
     assert (request.resource, request.namespace, request.name) == ("configmaps", ns, "single")
-    query = dict(request.query) if not isinstance(request.query, str) else request.query
-    assert "fieldManager" in str(query) and naming.FIELD_MANAGER in str(query)
-    assert "force" in str(query)
+    assert request.query.get("fieldManager") == naming.FIELD_MANAGER
+    assert request.query.get("force") == "true"
 
 
 def test_apply_full_preview(cluster: KubeCluster, emu: KubeEmulator) -> None:
@@ -171,22 +170,23 @@ def test_delete_namespace_twice(cluster: KubeCluster, ns: str) -> None:
 
 
 def test_server_errors_are_temporary(cluster: KubeCluster, emu: KubeEmulator, ns: str) -> None:
-    emu.inject_fault("patch", "configmaps", 503)
+    emu.inject_fault("apply", "configmaps", 503)
     with pytest.raises(TemporaryError) as err:
         cluster.apply(configmap(ns, {"a": "1"}))
     assert "503" in str(err.value)
+    assert emu.token not in str(err.value)
     cluster.apply(configmap(ns, {"a": "1"}))  # the fault was used up
 
 
 def test_throttling_honours_retry_after(cluster: KubeCluster, emu: KubeEmulator, ns: str) -> None:
-    emu.inject_fault("patch", "configmaps", 429, retry_after=7)
+    emu.inject_fault("apply", "configmaps", 429, retry_after=7)
     with pytest.raises(TemporaryError) as err:
         cluster.apply(configmap(ns, {"a": "1"}))
     assert err.value.delay == 7
 
 
 def test_conflict_is_temporary(cluster: KubeCluster, emu: KubeEmulator, ns: str) -> None:
-    emu.inject_fault("patch", "deployments", 409)
+    emu.inject_fault("apply", "deployments", 409)
     with pytest.raises(TemporaryError):
         cluster.apply(deployment(ns))
 
@@ -285,3 +285,55 @@ def test_watch_expired() -> None:
                 pass
     finally:
         emulator.stop()
+
+
+def test_watch_http_410_and_errors(cluster: KubeCluster, emu: KubeEmulator) -> None:
+    _, version = cluster.list_deployments("")
+    emu.inject_fault("watch", "deployments", 410)
+    with pytest.raises(WatchExpired):
+        list(cluster.watch_deployments("", version, timeout_seconds=2))
+    emu.inject_fault("watch", "deployments", 503)
+    with pytest.raises(TemporaryError):
+        list(cluster.watch_deployments("", version, timeout_seconds=2))
+
+
+def test_quiet_watch_sends_bookmarks_and_ends(cluster: KubeCluster) -> None:
+    _, version = cluster.list_deployments("quiet=yes")
+    events = list(cluster.watch_deployments("quiet=yes", version, timeout_seconds=1))
+    assert events and {kind for kind, _ in events} == {"BOOKMARK"}
+    assert all(obj["metadata"]["resourceVersion"] for _, obj in events)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "temporary", "delay"),
+    [
+        (500, None, None, True, None),
+        (504, None, {"Retry-After": "2"}, True, 2.0),
+        (429, None, None, True, None),
+        (429, None, {"Retry-After": "soon"}, True, None),
+        (409, '{"kind": "Status", "message": "the object has been modified"}', None, True, None),
+        (403, '{"message": "namespace x is being terminated"}', None, True, 5.0),
+        (403, '{"message": "forbidden: cannot patch"}', None, False, None),
+        (400, '{"message": "bad patch"}', None, False, None),
+        (401, "not json", None, False, None),
+        (404, None, None, False, None),
+        (422, '{"message": "is invalid"}', None, False, None),
+    ],
+)
+def test_error_mapping(status: int, body: str | None, headers: dict | None, temporary: bool,
+                       delay: float | None) -> None:
+    error = api_error("apply X", status, body, headers, reason="Reason")
+    assert isinstance(error, TemporaryError) is temporary
+    assert isinstance(error, PermanentError) is not temporary
+    assert str(error).startswith(f"apply X: HTTP {status}: ")
+    if temporary:
+        assert error.delay == delay
+    if body and body.startswith("{"):
+        assert str(error).endswith(body.split('"message": "')[1].rstrip('"}'))
+
+
+def test_from_settings_with_a_broken_kubeconfig(tmp_path: Path) -> None:
+    path = tmp_path / "kubeconfig"
+    path.write_text("apiVersion: v1\nkind: Config\n", encoding="utf-8")
+    with pytest.raises(PermanentError, match="Kubernetes configuration"):
+        KubeCluster.from_settings(Settings(kubeconfig=str(path)))

@@ -1,0 +1,1 @@
+"""Adapters that connect the preview domain to templates, Kubernetes and GitHub."""

@@ -15,6 +15,7 @@ TOKEN = "ghp_testtoken"
 REPO = "acme/web"
 INSTALLATION_ID = 4242
 APP_ID = 314
+FAST = {"seconds_between_requests": 0, "seconds_between_writes": 0}
 
 
 @pytest.fixture(scope="session")
@@ -46,4 +47,4 @@ def gh(rsa_keys: tuple[str, str]) -> Iterator[GitHubEmulator]:
 @pytest.fixture
 def client(gh: GitHubEmulator) -> github.Github:
     """PyGithub over HTTP with raw errors (no retries)."""
-    return github.Github(base_url=gh.url, auth=github.Auth.Token(TOKEN), retry=None)
+    return github.Github(base_url=gh.url, auth=github.Auth.Token(TOKEN), retry=None, **FAST)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import github
 import requests
-from conftest import INSTALLATION_ID, REPO, TOKEN
+from conftest import FAST, INSTALLATION_ID, REPO, TOKEN
 
 from sandbox.github import GitHubEmulator
 
@@ -87,9 +87,9 @@ def test_checks(gh: GitHubEmulator, client: github.Github) -> None:
 
 def test_check_run_create_update_with_installation_token(gh: GitHubEmulator, rsa_keys: tuple[str, str]) -> None:
     sha = gh.open_pr(REPO)["head"]["sha"]
-    integration = github.GithubIntegration(auth=github.Auth.AppAuth(gh.app_id, rsa_keys[0]), base_url=gh.url)
+    integration = github.GithubIntegration(auth=github.Auth.AppAuth(gh.app_id, rsa_keys[0]), base_url=gh.url, **FAST)
     token = integration.get_access_token(INSTALLATION_ID).token
-    repo = github.Github(base_url=gh.url, auth=github.Auth.Token(token), retry=None).get_repo(REPO)
+    repo = github.Github(base_url=gh.url, auth=github.Auth.Token(token), retry=None, **FAST).get_repo(REPO)
     run = repo.create_check_run(name="preview", head_sha=sha, status="in_progress")
     assert run.status == "in_progress" and run.app.id == gh.app_id
     run.edit(conclusion="success", output={"title": "Ready", "summary": "Preview is up"})
@@ -187,7 +187,7 @@ def test_contents(gh: GitHubEmulator, client: github.Github) -> None:
 
 
 def test_app_endpoints(gh: GitHubEmulator, rsa_keys: tuple[str, str]) -> None:
-    integration = github.GithubIntegration(auth=github.Auth.AppAuth(gh.app_id, rsa_keys[0]), base_url=gh.url)
+    integration = github.GithubIntegration(auth=github.Auth.AppAuth(gh.app_id, rsa_keys[0]), base_url=gh.url, **FAST)
     assert [i.id for i in integration.get_installations()] == [INSTALLATION_ID]
     owner, name = REPO.split("/")
     assert integration.get_repo_installation(owner, name).id == INSTALLATION_ID
@@ -208,7 +208,7 @@ def test_rate_limit(gh: GitHubEmulator, client: github.Github) -> None:
 
 def test_api_v3_prefix(gh: GitHubEmulator) -> None:
     pr = gh.open_pr(REPO)
-    client = github.Github(base_url=f"{gh.url}/api/v3", auth=github.Auth.Token(TOKEN), retry=None)
+    client = github.Github(base_url=f"{gh.url}/api/v3", auth=github.Auth.Token(TOKEN), retry=None, **FAST)
     pull = client.get_repo(REPO).get_pull(1)
     assert pull.head.sha == pr["head"]["sha"]
     pull.create_issue_comment("via prefix")

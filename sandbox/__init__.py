@@ -1,0 +1,1 @@
+"""Local stand-ins for the external services previewbot talks to."""

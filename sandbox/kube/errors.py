@@ -1,0 +1,147 @@
+"""Kubernetes ``Status`` error objects and the exception that carries them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+REASONS: dict[int, str] = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    406: "NotAcceptable",
+    409: "Conflict",
+    410: "Expired",
+    415: "UnsupportedMediaType",
+    422: "Invalid",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "ServiceUnavailable",
+    504: "Timeout",
+}
+
+
+def status_body(
+    code: int,
+    message: str,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Build a failure ``Status`` object as the API server returns it."""
+    body: dict[str, Any] = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason if reason is not None else REASONS.get(code, "Unknown"),
+    }
+    if details:
+        body["details"] = details
+    body["code"] = code
+    return body
+
+
+class ApiError(Exception):
+    """An error answer: HTTP code plus ``Status`` body."""
+
+    def __init__(
+        self,
+        code: int,
+        message: str,
+        reason: str | None = None,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.body = status_body(code, message, reason, details)
+        self.headers = headers or {}
+
+
+def qualified(plural: str, group: str) -> str:
+    """``deployments.apps`` or ``pods`` as used in error messages."""
+    return f"{plural}.{group}" if group else plural
+
+
+def _details(name: str, group: str, kind: str) -> dict[str, Any]:
+    details: dict[str, Any] = {"name": name}
+    if group:
+        details["group"] = group
+    details["kind"] = kind
+    return details
+
+
+def not_found(plural: str, group: str, name: str) -> ApiError:
+    """``<resource> "<name>" not found``."""
+    return ApiError(404, f'{qualified(plural, group)} "{name}" not found', details=_details(name, group, plural))
+
+
+def already_exists(plural: str, group: str, name: str) -> ApiError:
+    """``<resource> "<name>" already exists``."""
+    return ApiError(
+        409,
+        f'{qualified(plural, group)} "{name}" already exists',
+        "AlreadyExists",
+        _details(name, group, plural),
+    )
+
+
+def conflict(plural: str, group: str, name: str, why: str) -> ApiError:
+    """``Operation cannot be fulfilled on <resource> "<name>": <why>``."""
+    return ApiError(
+        409,
+        f'Operation cannot be fulfilled on {qualified(plural, group)} "{name}": {why}',
+        "Conflict",
+        _details(name, group, plural),
+    )
+
+
+def stale(plural: str, group: str, name: str) -> ApiError:
+    """Optimistic-concurrency failure."""
+    return conflict(
+        plural,
+        group,
+        name,
+        "the object has been modified; please apply your changes to the latest version and try again",
+    )
+
+
+def invalid(kind: str, group: str, name: str, causes: list[tuple[str, str, str]]) -> ApiError:
+    """422 Invalid; ``causes`` holds ``(reason, field, message)`` triples."""
+    summary = ", ".join(f"{field}: {msg}" for _, field, msg in causes)
+    if len(causes) > 1:
+        summary = "[" + summary + "]"
+    details = _details(name, group, kind)
+    details["causes"] = [{"reason": r, "message": m, "field": f} for r, f, m in causes]
+    return ApiError(422, f'{qualified(kind, group)} "{name}" is invalid: {summary}', "Invalid", details)
+
+
+def forbidden_terminating(plural: str, group: str, name: str, namespace: str) -> ApiError:
+    """Create attempted in a namespace that is being deleted."""
+    details = _details(name, group, plural)
+    details["causes"] = [
+        {
+            "reason": "NamespaceTerminating",
+            "message": f"namespace {namespace} is being terminated",
+            "field": "metadata.namespace",
+        }
+    ]
+    return ApiError(
+        403,
+        f'{qualified(plural, group)} "{name}" is forbidden: unable to create new content in namespace '
+        f"{namespace} because it is being terminated",
+        "Forbidden",
+        details,
+    )
+
+
+def bad_request(message: str) -> ApiError:
+    """400 BadRequest."""
+    return ApiError(400, message, "BadRequest")
+
+
+def expired(message: str) -> ApiError:
+    """410 Expired."""
+    return ApiError(410, message, "Expired")

@@ -60,8 +60,12 @@ def template_sha(deployment: dict) -> str | None:
     return (template.get("annotations") or {}).get(Annotations.SHA)
 
 
-def report_for(deployment: dict, pods: Sequence[dict] | None = None) -> StatusReport:
-    """The commit status for the SHA in the Deployment's pod template."""
+def report_for(deployment: dict, pods: Sequence[dict] | None = None) -> StatusReport | None:
+    """The commit status for the SHA in the Deployment's pod template.
+
+    ``None`` while the controller has not yet seen the latest spec: there is nothing new to
+    say beyond the "Deploying" status the worker already posted.
+    """
     meta = deployment.get("metadata", {})
     spec = deployment.get("spec", {})
     status = deployment.get("status", {}) or {}
@@ -70,7 +74,7 @@ def report_for(deployment: dict, pods: Sequence[dict] | None = None) -> StatusRe
     wanted = spec.get("replicas", 1)
     problem = pod_problem(pods, sha) if pods else None
     if status.get("observedGeneration", 0) < meta.get("generation", 1):
-        return StatusReport(State.PENDING, "Rolling out: waiting for the controller")
+        return None
     if deadline_exceeded(deployment):
         reason = problem or "ProgressDeadlineExceeded"
         return StatusReport(State.FAILURE, f"Rollout failed: {reason}")
@@ -92,18 +96,21 @@ def report_for(deployment: dict, pods: Sequence[dict] | None = None) -> StatusRe
 
 
 def rollout_state(deployment: dict, pods: Sequence[dict] | None = None) -> RolloutState | None:
-    """The preview this Deployment belongs to and its report; ``None`` if it is not previewbot's."""
+    """The preview this Deployment belongs to and its report; ``None`` if not previewbot's or nothing to say."""
     annotations = deployment.get("metadata", {}).get("annotations") or {}
     repo = annotations.get(Annotations.REPO)
     number = annotations.get(Annotations.PR)
     sha = template_sha(deployment)
     if not repo or not number or not number.isdigit() or not sha:
         return None
+    report = report_for(deployment, pods)
+    if report is None:
+        return None
     installation = annotations.get(Annotations.INSTALLATION) or ""
     return RolloutState(
         repo=repo,
         number=int(number),
         sha=sha,
-        report=report_for(deployment, pods),
+        report=report,
         installation_id=int(installation) if installation.isdigit() else None,
     )

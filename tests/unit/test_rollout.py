@@ -79,10 +79,9 @@ def test_complete_rollout_is_success_with_url() -> None:
     assert report.target_url == URL
 
 
-def test_controller_not_caught_up_is_pending() -> None:
-    report = report_for(deployment(observedGeneration=1))
-    assert report.state is State.PENDING
-    assert "controller" in report.description
+def test_controller_not_caught_up_says_nothing_new() -> None:
+    assert report_for(deployment(observedGeneration=1)) is None
+    assert rollout_state(deployment(observedGeneration=1)) is None
 
 
 def test_partial_rollout_counts_ready_new_pods() -> None:

@@ -8,8 +8,7 @@ from contextlib import contextmanager
 
 import github
 from github import Auth, Github, GithubException, GithubRetry
-from requests.exceptions import ConnectionError as RequestsConnectionError
-from requests.exceptions import Timeout
+from requests.exceptions import RequestException
 
 from preview.models import PullRef, PullRequest, StatusReport
 from preview.ports import PermanentError, TemporaryError
@@ -48,7 +47,7 @@ def github_errors(what: str) -> Iterator[None]:
         if exc.status == 403 and message and "rate limit" in message.lower():
             raise TemporaryError(text, 60.0) from None
         raise PermanentError(text) from None
-    except (RequestsConnectionError, Timeout) as exc:
+    except RequestException as exc:  # connection errors, timeouts, retries exhausted on 5xx
         raise TemporaryError(f"GitHub {what}: {type(exc).__name__}") from None
 
 

@@ -49,7 +49,7 @@ def _run(
             log.error("giving up after %d attempts: %s", failures + 1, exc, extra=extra)
             if sha:
                 runtime.reporter.report(
-                    ref, sha, StatusReport(State.ERROR, f"Gave up after {failures + 1} attempts: {exc}")
+                    ref, sha, StatusReport(State.FAILURE, f"Gave up after {failures + 1} attempts: {exc}")
                 )
             return "gave-up"
         delay = exc.delay if exc.delay is not None else backoff(failures)

@@ -320,8 +320,9 @@ def test_quiet_watch_sends_bookmarks_and_ends(cluster: KubeCluster) -> None:
         (422, '{"message": "is invalid"}', None, False, None),
     ],
 )
-def test_error_mapping(status: int, body: str | None, headers: dict | None, temporary: bool,
-                       delay: float | None) -> None:
+def test_error_mapping(
+    status: int, body: str | None, headers: dict | None, temporary: bool, delay: float | None
+) -> None:
     error = api_error("apply X", status, body, headers, reason="Reason")
     assert isinstance(error, TemporaryError) is temporary
     assert isinstance(error, PermanentError) is not temporary

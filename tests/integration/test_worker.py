@@ -88,3 +88,28 @@ def test_transient_kubernetes_errors_are_retried(worker: Enqueuer, gh, kube) -> 
     wait_for(lambda: kube.objects("deployments", ns), 60, what="deployment after retries")
     errors = [r for r in kube.requests if r.resource == "namespaces" and r.status == 503]
     assert len(errors) == 2
+
+
+def test_quick_pushes_end_in_one_rollout_of_the_newest(worker: Enqueuer, gh, kube) -> None:
+    pr = gh.open_pr(REPO, 13, branch="topic")
+    shas = [pr["head"]["sha"], gh.push(REPO, 13), gh.push(REPO, 13)]
+    ns = naming.namespace_name(REPO, 13)
+    for sha in shas:
+        assert worker.submit(command(CommandKind.SYNC, 13, sha))
+    wait_for(lambda: kube.objects("deployments", ns), 30, what="deployment")
+    reads = lambda: [r for r in kube.requests if r.resource == "namespaces" and r.name == ns and r.verb == "get"]  # noqa: E731
+    wait_for(lambda: len(reads()) >= 3, 30, what="all three tasks ran")
+    (deployment,) = kube.objects("deployments", ns)
+    assert deployment["spec"]["template"]["metadata"]["annotations"]["previewbot.io/sha"] == shas[-1]
+    assert len(kube.objects("replicasets", ns)) == 1
+    assert gh.statuses(REPO, shas[0]) == [] and gh.statuses(REPO, shas[1]) == []
+
+
+def test_github_errors_are_retried_then_converge(worker: Enqueuer, gh, kube) -> None:
+    pr = gh.open_pr(REPO, 14, branch="topic")
+    ns = naming.namespace_name(REPO, 14)
+    gh.inject_fault("GET", r"/repos/acme/api/pulls/14$", 502, count=5)
+    assert worker.submit(command(CommandKind.SYNC, 14, pr["head"]["sha"]))
+    wait_for(lambda: kube.objects("deployments", ns), 60, what="deployment after GitHub errors")
+    failed = [r for r in gh.requests if r[1].endswith("/pulls/14") and r[2] == 502]
+    assert len(failed) == 5

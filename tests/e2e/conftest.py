@@ -9,31 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import TOKEN
 from tests.e2e.harness import Stack
 
-TOKEN = "e2e-token"
 SECRET = "e2e-webhook-secret"
 REPO = "acme/web-shop"
-
-
-@pytest.fixture(scope="module")
-def kube():
-    from sandbox.kube import KubeEmulator
-
-    emulator = KubeEmulator(speed=20).start()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture(scope="module")
-def gh():
-    from sandbox.github import GitHubEmulator
-
-    emulator = GitHubEmulator().start()
-    emulator.add_token(TOKEN)
-    emulator.add_repo(REPO)
-    yield emulator
-    emulator.stop()
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +37,7 @@ def stack(kube, gh, redis_url: str, tmp_path_factory: pytest.TempPathFactory) ->
         "PREVIEWBOT_WATCH_RESYNC_SECONDS": "120",
         "PREVIEWBOT_LOG_LEVEL": "INFO",
     }
+    gh.add_repo(REPO)
     stack = Stack(env=env, logdir=workdir)
     stack.start_all()
     yield stack

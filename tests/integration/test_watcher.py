@@ -16,41 +16,12 @@ from workers.runtime import Runtime
 from workers.watcher import Watcher
 
 REPO = "acme/watched"
-TOKEN = "watch-token"
-
-
-@pytest.fixture(scope="module")
-def kube():
-    from sandbox.kube import KubeEmulator
-
-    emulator = KubeEmulator(speed=20, history_window=50).start()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture(scope="module")
-def gh():
-    from sandbox.github import GitHubEmulator
-
-    emulator = GitHubEmulator().start()
-    emulator.add_token(TOKEN)
-    emulator.add_repo(REPO)
-    yield emulator
-    emulator.stop()
 
 
 @pytest.fixture
-def runtime(kube, gh, redis_url, redis_db: redis.Redis, tmp_path) -> Runtime:
-    settings = load(
-        {
-            "PREVIEWBOT_GITHUB_TOKEN": TOKEN,
-            "PREVIEWBOT_GITHUB_API_URL": gh.url,
-            "PREVIEWBOT_REDIS_URL": redis_url,
-            "PREVIEWBOT_KUBECONFIG": kube.write_kubeconfig(str(tmp_path / "kubeconfig")),
-            "PREVIEWBOT_PREVIEW_DOMAIN": "preview.test",
-        }
-    )
-    return Runtime(settings)
+def runtime(gh, bot_env: dict[str, str], redis_db: redis.Redis) -> Runtime:
+    gh.add_repo(REPO)
+    return Runtime(load(bot_env))
 
 
 def start(runtime: Runtime) -> tuple[Watcher, threading.Thread]:

@@ -16,40 +16,12 @@ from workers.celery_app import make_celery
 from workers.enqueue import Enqueuer
 
 REPO = "acme/api"
-TOKEN = "worker-token"
-
-
-@pytest.fixture(scope="module")
-def kube():
-    from sandbox.kube import KubeEmulator
-
-    emulator = KubeEmulator(speed=20).start()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture(scope="module")
-def gh():
-    from sandbox.github import GitHubEmulator
-
-    emulator = GitHubEmulator().start()
-    emulator.add_token(TOKEN)
-    emulator.add_repo(REPO)
-    yield emulator
-    emulator.stop()
 
 
 @pytest.fixture
-def worker(kube, gh, redis_url, redis_db, tmp_path):
-    settings = load(
-        {
-            "PREVIEWBOT_GITHUB_TOKEN": TOKEN,
-            "PREVIEWBOT_GITHUB_API_URL": gh.url,
-            "PREVIEWBOT_REDIS_URL": redis_url,
-            "PREVIEWBOT_KUBECONFIG": kube.write_kubeconfig(str(tmp_path / "kubeconfig")),
-            "PREVIEWBOT_PREVIEW_DOMAIN": "preview.test",
-        }
-    )
+def worker(gh, bot_env: dict[str, str], redis_url: str, redis_db: redis.Redis):
+    gh.add_repo(REPO)
+    settings = load(bot_env)
     app = make_celery(settings)
     enqueuer = Enqueuer(redis.Redis.from_url(redis_url), app, 600)
     with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):

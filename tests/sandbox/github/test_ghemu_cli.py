@@ -28,8 +28,12 @@ def _wait_for_url(proc: subprocess.Popen[str], deadline: float) -> str:
 
 def test_cli_and_control_api() -> None:
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "sandbox.github", "--port", "0", "--token", "tok",
-                             "--repo", "acme/web"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sandbox.github", "--port", "0", "--token", "tok", "--repo", "acme/web"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         url = _wait_for_url(proc, started + 5)
         auth = {"Authorization": "token tok"}
@@ -37,10 +41,15 @@ def test_cli_and_control_api() -> None:
         assert time.monotonic() - started < 5
         pr = requests.post(f"{url}/_emulator/pulls", json={"repo": "acme/web", "branch": "feat"}, timeout=5).json()
         sha = pr["head"]["sha"]
-        requests.post(f"{url}/repos/acme/web/statuses/{sha}", headers=auth,
-                      json={"state": "pending", "context": "preview"}, timeout=5)
+        requests.post(
+            f"{url}/repos/acme/web/statuses/{sha}",
+            headers=auth,
+            json={"state": "pending", "context": "preview"},
+            timeout=5,
+        )
         assert [s["state"] for s in requests.get(f"{url}/_emulator/statuses/acme/web/{sha}", timeout=5).json()] == [
-            "pending"]
+            "pending"
+        ]
         new = requests.post(f"{url}/_emulator/pulls/acme/web/1/push", json={}, timeout=5).json()["sha"]
         assert requests.get(f"{url}/repos/acme/web/pulls/1", headers=auth, timeout=5).json()["head"]["sha"] == new
         closed = requests.post(f"{url}/_emulator/pulls/acme/web/1/close", json={"merged": True}, timeout=5).json()

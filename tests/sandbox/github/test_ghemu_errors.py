@@ -30,8 +30,7 @@ def test_request_validation(gh: GitHubEmulator) -> None:
     assert bad_state.status_code == 422 and bad_state.json()["message"].startswith("Invalid request.")
     missing = requests.post(url, headers=USER, json={"context": "x"}, timeout=5)
     assert missing.status_code == 422 and '"state" wasn\'t supplied' in missing.json()["message"]
-    reaction = requests.post(f"{gh.url}/repos/{REPO}/issues/1/labels", headers=USER, json={"labels": []},
-                             timeout=5)
+    reaction = requests.post(f"{gh.url}/repos/{REPO}/issues/1/labels", headers=USER, json={"labels": []}, timeout=5)
     assert reaction.status_code == 422
 
 
@@ -81,8 +80,9 @@ def test_app_jwt_installation_token_and_expiry(rsa_keys: tuple[str, str]) -> Non
         emu.add_installation(9, [REPO])
         integration = github.GithubIntegration(auth=github.Auth.AppAuth(77, rsa_keys[0]), base_url=emu.url, **FAST)
         jwt_token = integration.create_jwt()
-        blocked = requests.get(f"{emu.url}/repos/{REPO}/pulls", timeout=5,
-                               headers={"Authorization": f"Bearer {jwt_token}"})
+        blocked = requests.get(
+            f"{emu.url}/repos/{REPO}/pulls", timeout=5, headers={"Authorization": f"Bearer {jwt_token}"}
+        )
         assert blocked.status_code == 403
         token = integration.get_access_token(9).token
         client = github.Github(base_url=emu.url, auth=github.Auth.Token(token), retry=None, **FAST)
@@ -94,8 +94,9 @@ def test_app_jwt_installation_token_and_expiry(rsa_keys: tuple[str, str]) -> Non
         deadline = time.monotonic() + 5
         status = 200
         while time.monotonic() < deadline and status == 200:
-            status = requests.get(f"{emu.url}/repos/{REPO}", headers={"Authorization": f"token {token}"},
-                                  timeout=5).status_code
+            status = requests.get(
+                f"{emu.url}/repos/{REPO}", headers={"Authorization": f"token {token}"}, timeout=5
+            ).status_code
         assert status == 401
         wrong = github.GithubIntegration(auth=github.Auth.AppAuth(78, rsa_keys[0]), base_url=emu.url, **FAST)
         with pytest.raises(github.GithubException) as err:

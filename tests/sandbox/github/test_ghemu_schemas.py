@@ -17,8 +17,7 @@ pytestmark = pytest.mark.skipif(not OPS.available, reason="GitHub reference mate
 
 
 def test_every_subset_response_matches_schema(gh: GitHubEmulator, rsa_keys: tuple[str, str]) -> None:
-    integration = github.GithubIntegration(auth=github.Auth.AppAuth(gh.app_id, rsa_keys[0]), base_url=gh.url,
-                                           **FAST)
+    integration = github.GithubIntegration(auth=github.Auth.AppAuth(gh.app_id, rsa_keys[0]), base_url=gh.url, **FAST)
     jwt_headers = {"Authorization": f"Bearer {integration.create_jwt()}"}
     inst_token = integration.get_access_token(INSTALLATION_ID).token
     user = {"Authorization": f"token {TOKEN}"}
@@ -30,23 +29,38 @@ def test_every_subset_response_matches_schema(gh: GitHubEmulator, rsa_keys: tupl
     calls: list[tuple[str, str, dict, str, object]] = [
         ("apps/get-authenticated", "GET", jwt_headers, f"{gh.url}/app", None),
         ("apps/list-installations", "GET", jwt_headers, f"{gh.url}/app/installations", None),
-        ("apps/create-installation-access-token", "POST", jwt_headers,
-         f"{gh.url}/app/installations/{INSTALLATION_ID}/access_tokens", {}),
+        (
+            "apps/create-installation-access-token",
+            "POST",
+            jwt_headers,
+            f"{gh.url}/app/installations/{INSTALLATION_ID}/access_tokens",
+            {},
+        ),
         ("apps/get-repo-installation", "GET", jwt_headers, f"{base}/installation", None),
         ("apps/list-repos-accessible-to-installation", "GET", inst, f"{gh.url}/installation/repositories", None),
         ("repos/get", "GET", user, base, None),
         ("pulls/list", "GET", user, f"{base}/pulls", None),
         ("pulls/get", "GET", user, f"{base}/pulls/1", None),
-        ("repos/create-commit-status", "POST", user, f"{base}/statuses/{sha}",
-         {"state": "success", "context": "preview", "target_url": "https://x.example.com", "description": "ok"}),
+        (
+            "repos/create-commit-status",
+            "POST",
+            user,
+            f"{base}/statuses/{sha}",
+            {"state": "success", "context": "preview", "target_url": "https://x.example.com", "description": "ok"},
+        ),
         ("repos/get-combined-status-for-ref", "GET", user, f"{base}/commits/{sha}/status", None),
         ("repos/list-commit-statuses-for-ref", "GET", user, f"{base}/commits/{sha}/statuses", None),
         ("checks/create", "POST", inst, f"{base}/check-runs", {"name": "preview", "head_sha": sha}),
         ("checks/list-for-ref", "GET", user, f"{base}/commits/{sha}/check-runs", None),
         ("checks/list-suites-for-ref", "GET", user, f"{base}/commits/{sha}/check-suites", None),
         ("repos/get-content", "GET", user, f"{base}/contents/.preview.yml?ref=feat", None),
-        ("repos/create-deployment", "POST", user, f"{base}/deployments",
-         {"ref": "feat", "environment": "pr-1", "required_contexts": [], "auto_merge": False}),
+        (
+            "repos/create-deployment",
+            "POST",
+            user,
+            f"{base}/deployments",
+            {"ref": "feat", "environment": "pr-1", "required_contexts": [], "auto_merge": False},
+        ),
         ("repos/list-deployments", "GET", user, f"{base}/deployments", None),
         ("issues/create-comment", "POST", user, f"{base}/issues/1/comments", {"body": "hi"}),
         ("issues/list-comments", "GET", user, f"{base}/issues/1/comments", None),
@@ -77,12 +91,22 @@ def test_every_subset_response_matches_schema(gh: GitHubEmulator, rsa_keys: tupl
         ("checks/get", "GET", user, f"{base}/check-runs/{run['id']}", None),
         ("checks/update", "PATCH", inst, f"{base}/check-runs/{run['id']}", {"conclusion": "success"}),
         ("repos/get-deployment", "GET", user, f"{base}/deployments/{dep['id']}", None),
-        ("repos/create-deployment-status", "POST", user, f"{base}/deployments/{dep['id']}/statuses",
-         {"state": "success", "environment_url": "https://pr-1.example.com"}),
+        (
+            "repos/create-deployment-status",
+            "POST",
+            user,
+            f"{base}/deployments/{dep['id']}/statuses",
+            {"state": "success", "environment_url": "https://pr-1.example.com"},
+        ),
         ("repos/list-deployment-statuses", "GET", user, f"{base}/deployments/{dep['id']}/statuses", None),
         ("issues/update-comment", "PATCH", user, f"{base}/issues/comments/{comment['id']}", {"body": "edited"}),
-        ("reactions/create-for-issue-comment", "POST", user,
-         f"{base}/issues/comments/{comment['id']}/reactions", {"content": "eyes"}),
+        (
+            "reactions/create-for-issue-comment",
+            "POST",
+            user,
+            f"{base}/issues/comments/{comment['id']}/reactions",
+            {"content": "eyes"},
+        ),
         ("issues/delete-comment", "DELETE", user, f"{base}/issues/comments/{comment['id']}", None),
         ("repos/delete-deployment", "DELETE", user, f"{base}/deployments/{dep['id']}", None),
     ]

@@ -99,8 +99,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("event", "action", "extra"), CASES, ids=[f"{c[0]}.{c[1]}" for c in CASES])
-def test_signed_delivery_valid_payload(gh: GitHubEmulator, receiver: Receiver, registry: Registry,
-                                       event: str, action: str | None, extra: dict) -> None:
+def test_signed_delivery_valid_payload(
+    gh: GitHubEmulator, receiver: Receiver, registry: Registry, event: str, action: str | None, extra: dict
+) -> None:
     _prepare(gh)
     if action == "converted_to_draft":
         gh.set_draft(REPO, 5, True)

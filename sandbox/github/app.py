@@ -29,7 +29,7 @@ class StripPrefix:
     def __call__(self, environ: dict, start_response: object) -> object:
         path = environ.get("PATH_INFO", "")
         if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
-            environ["PATH_INFO"] = path[len(API_PREFIX):] or "/"
+            environ["PATH_INFO"] = path[len(API_PREFIX) :] or "/"
             environ[PREFIX_ENVIRON] = API_PREFIX
         return self.wsgi_app(environ, start_response)  # type: ignore[operator]
 
@@ -50,8 +50,9 @@ def create_app(ctx: Context, emulator: object) -> Flask:
         if fault is not None:
             raise fault
         try:
-            g.identity = identify(request.headers.get("Authorization"), state, ctx.app_id,
-                                  ctx.render.app_info.slug, ctx.public_key_pem)
+            g.identity = identify(
+                request.headers.get("Authorization"), state, ctx.app_id, ctx.render.app_info.slug, ctx.public_key_pem
+            )
         except AuthError as exc:
             raise ApiError(exc.status, error_body(exc.message, exc.status)) from exc
         key = g.identity.key
@@ -60,14 +61,28 @@ def create_app(ctx: Context, emulator: object) -> Flask:
             return None
         if exhausted(state, key):
             g.quota = peek(state, key)
-            raise ApiError(403, error_body(f"API rate limit exceeded for {g.identity.login}.", 403,
-                                           "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"))
+            raise ApiError(
+                403,
+                error_body(
+                    f"API rate limit exceeded for {g.identity.login}.",
+                    403,
+                    "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+                ),
+            )
         g.quota = consume(state, key)
         return None
 
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError) -> Response:
         return json_response(exc.body, exc.status, exc.headers)
+
+    @app.errorhandler(KeyError)
+    @app.errorhandler(TypeError)
+    @app.errorhandler(ValueError)
+    def malformed_body(exc: Exception) -> Response:
+        """Without the reference schemas, a body missing or mistyping a field lands here: 422 as GitHub."""
+        message = f"Invalid request.\n\n{type(exc).__name__}: {exc} is not valid."
+        return json_response(error_body(message, 422), 422)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import github
-from github import Auth, Github, GithubException, GithubRetry
+from github import Auth, BadCredentialsException, Github, GithubException, GithubRetry, UnknownObjectException
+from github.IssueComment import IssueComment
 from requests.exceptions import RequestException
 
 from preview.models import PullRef, PullRequest, StatusReport
 from preview.ports import PermanentError, TemporaryError
 from preview.settings import Settings
+
+if TYPE_CHECKING:
+    from integrations.github_auth import InstallationTokens
 
 log = logging.getLogger(__name__)
 
@@ -70,37 +76,143 @@ def to_pull_request(ref: PullRef, data: dict) -> PullRequest:
     )
 
 
-class GitHubClient:
-    """PyGithub-backed GitHub port; one ``Github`` per installation, made on demand."""
+def connection_options(write_interval: float = 1.0) -> dict[str, Any]:
+    """Transport settings shared by every PyGithub client previewbot builds.
 
-    def __init__(self, client_for: Callable[[int | None], Github]) -> None:
+    ``write_interval`` spaces content-creating requests (GitHub's secondary rate limits);
+    reads are spaced by a quarter of it.
+    """
+    return {
+        "user_agent": USER_AGENT,
+        "retry": GithubRetry(total=3, backoff_factor=0.5),
+        "timeout": 15,
+        "seconds_between_writes": write_interval,
+        "seconds_between_requests": write_interval / 4,
+    }
+
+
+class _InstallationClients:
+    """One ``Github`` per installation, rebuilt only when its installation token changed."""
+
+    def __init__(self, tokens: InstallationTokens, base_url: str, write_interval: float = 1.0) -> None:
+        self._tokens = tokens
+        self._base_url = base_url
+        self._options = connection_options(write_interval)
+        self._lock = threading.Lock()
+        self._clients: dict[int, tuple[str, Github]] = {}
+
+    def __call__(self, installation_id: int | None) -> Github:
+        if installation_id is None:
+            raise PermanentError("GitHub App mode needs an installation id")
+        token = self._tokens.token(installation_id)
+        with self._lock:
+            cached = self._clients.get(installation_id)
+            if cached is None or cached[0] != token:
+                client = Github(auth=Auth.Token(token), base_url=self._base_url, lazy=True, **self._options)
+                cached = self._clients[installation_id] = (token, client)
+            return cached[1]
+
+
+class GitHubClient:
+    """PyGithub-backed GitHub port; one ``Github`` per installation, made on demand.
+
+    With ``tokens`` (GitHub App mode) a ref without an installation id is resolved from its repository,
+    and a 401 drops the installation's token so that the retry fetches a fresh one.
+    """
+
+    def __init__(self, client_for: Callable[[int | None], Github], tokens: InstallationTokens | None = None) -> None:
         self._client_for = client_for
+        self._tokens = tokens
 
     @classmethod
     def from_settings(cls, settings: Settings) -> GitHubClient:
+        """App mode when ``github_app_id`` is set, personal-token mode otherwise."""
         settings.require_github()
+        if settings.github_app_id is not None and settings.github_private_key is not None:
+            from integrations.github_auth import InstallationTokens
+
+            tokens = InstallationTokens(
+                settings.github_app_id, settings.github_private_key.value, settings.github_api_url
+            )
+            clients = _InstallationClients(tokens, settings.github_api_url, settings.github_write_interval)
+            return cls(clients, tokens)
         token = settings.github_token.value if settings.github_token else ""
-        client = Github(
-            auth=Auth.Token(token),
-            base_url=settings.github_api_url,
-            user_agent=USER_AGENT,
-            retry=GithubRetry(total=3, backoff_factor=0.5),
-            lazy=True,
-            timeout=15,
-        )
+        options = connection_options(settings.github_write_interval)
+        client = Github(auth=Auth.Token(token), base_url=settings.github_api_url, lazy=True, **options)
         return cls(lambda _installation: client)
 
-    def _repo(self, ref: PullRef) -> github.Repository.Repository:
-        return self._client_for(ref.installation_id).get_repo(ref.repo)
+    @contextmanager
+    def _repo(self, ref: PullRef, what: str) -> Iterator[github.Repository.Repository]:
+        installation = ref.installation_id
+        if installation is None and self._tokens is not None:
+            installation = self._tokens.installation_for(ref.repo)
+        with github_errors(what):
+            try:
+                yield self._client_for(installation).get_repo(ref.repo)
+            except BadCredentialsException:
+                if self._tokens is None or installation is None:
+                    raise
+                self._tokens.invalidate(installation)
+                message = f"GitHub {what}: 401 installation token rejected; the next attempt fetches a new one"
+                raise TemporaryError(message, 1.0) from None
 
     def get_pull(self, ref: PullRef) -> PullRequest:
-        with github_errors(f"reading {ref}"):
-            pull = self._repo(ref).get_pull(ref.number)
-            return to_pull_request(ref, pull.raw_data)
+        with self._repo(ref, f"reading {ref}") as repo:
+            return to_pull_request(ref, repo.get_pull(ref.number).raw_data)
 
     def set_status(self, ref: PullRef, sha: str, context: str, report: StatusReport) -> None:
         kwargs: dict[str, str] = {"state": str(report.state), "description": report.description, "context": context}
         if report.target_url:
             kwargs["target_url"] = report.target_url
-        with github_errors(f"setting status on {ref.repo}@{sha[:7]}"):
-            self._repo(ref).get_commit(sha).create_status(**kwargs)
+        with self._repo(ref, f"setting status on {ref.repo}@{sha[:7]}") as repo:
+            repo.get_commit(sha).create_status(**kwargs)
+
+    def read_file(self, ref: PullRef, path: str, sha: str) -> str | None:
+        with self._repo(ref, f"reading {path} at {sha[:7]}") as repo:
+            try:
+                content = repo.get_contents(path, ref=sha)
+            except UnknownObjectException:
+                return None
+            if isinstance(content, list):
+                raise PermanentError(f"{path} is a directory, not a file")
+            return content.decoded_content.decode("utf-8", errors="replace")
+
+    def create_deployment(self, ref: PullRef, sha: str, environment: str, description: str) -> int:
+        with self._repo(ref, f"creating a deployment of {ref.repo}@{sha[:7]}") as repo:
+            deployment = repo.create_deployment(
+                ref=sha,
+                environment=environment,
+                description=description,
+                transient_environment=True,
+                production_environment=False,
+                auto_merge=False,
+                required_contexts=[],
+            )
+            return deployment.id
+
+    def set_deployment_status(
+        self, ref: PullRef, deployment_id: int, state: str, description: str, environment_url: str | None
+    ) -> None:
+        kwargs: dict[str, Any] = {"description": description}
+        if environment_url:
+            kwargs["environment_url"] = environment_url
+        with self._repo(ref, f"updating deployment {deployment_id} of {ref.repo}") as repo:
+            repo.get_deployment(deployment_id).create_status(state, **kwargs)
+
+    def find_comment(self, ref: PullRef, marker: str) -> int | None:
+        with self._repo(ref, f"listing comments of {ref}") as repo:
+            for comment in repo.get_issue(ref.number).get_comments():
+                if marker in (comment.body or ""):
+                    return comment.id
+        return None
+
+    def write_comment(self, ref: PullRef, comment_id: int | None, body: str) -> int:
+        with self._repo(ref, f"writing the comment on {ref}") as repo:
+            if comment_id is not None:
+                url = f"{repo.url}/issues/comments/{comment_id}"
+                try:
+                    IssueComment(repo.requester, url=url).edit(body)
+                    return comment_id
+                except UnknownObjectException:
+                    pass  # deleted by someone: write a new one
+            return repo.get_issue(ref.number).create_comment(body).id

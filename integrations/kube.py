@@ -163,21 +163,35 @@ class KubeCluster:
     def delete(self, ref: ObjectRef) -> None:
         """Delete one object in the background; a missing one is fine."""
         path = resource_path(ref.api_version, ref.kind, ref.name, ref.namespace)
-        self._request("DELETE", path, query=[("propagationPolicy", "Background")],
-                      action=f"delete {_describe(ref)}", allowed=(404,))
+        self._request(
+            "DELETE",
+            path,
+            query=[("propagationPolicy", "Background")],
+            action=f"delete {_describe(ref)}",
+            allowed=(404,),
+        )
 
     def delete_namespace(self, name: str) -> None:
         """Start deleting a namespace; missing or already terminating is fine."""
         path = resource_path("v1", "Namespace", name)
-        self._request("DELETE", path, query=[("propagationPolicy", "Background")],
-                      action=f"delete namespace {name}", allowed=(404, 409))
+        self._request(
+            "DELETE",
+            path,
+            query=[("propagationPolicy", "Background")],
+            action=f"delete namespace {name}",
+            allowed=(404, 409),
+        )
 
     # -- for the watcher ---------------------------------------------------------------------
 
     def list_deployments(self, label_selector: str) -> tuple[list[dict], str]:
         """Deployments in all namespaces matching ``label_selector`` and the list's resourceVersion."""
-        body = self._request("GET", "/apis/apps/v1/deployments", query=[("labelSelector", label_selector)],
-                             action="list deployments") or {}
+        body = (
+            self._request(
+                "GET", "/apis/apps/v1/deployments", query=[("labelSelector", label_selector)], action="list deployments"
+            )
+            or {}
+        )
         items = [{"apiVersion": "apps/v1", "kind": "Deployment", **item} for item in body.get("items") or []]
         return items, str((body.get("metadata") or {}).get("resourceVersion") or "")
 
@@ -215,8 +229,15 @@ class KubeCluster:
     def list_pods(self, namespace: str, label_selector: str = "") -> list[dict]:
         """Pods of one namespace, optionally filtered by labels, as plain dicts."""
         query = [("labelSelector", label_selector)] if label_selector else []
-        body = self._request("GET", f"/api/v1/namespaces/{quote(namespace, safe='')}/pods", query=query,
-                             action=f"list pods in {namespace}") or {}
+        body = (
+            self._request(
+                "GET",
+                f"/api/v1/namespaces/{quote(namespace, safe='')}/pods",
+                query=query,
+                action=f"list pods in {namespace}",
+            )
+            or {}
+        )
         return [{"apiVersion": "v1", "kind": "Pod", **item} for item in body.get("items") or []]
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -245,8 +266,9 @@ class KubeCluster:
                 body=body,
                 auth_settings=["BearerToken"],
             )
-            response = self.api.call_api(method, url, header_params=headers, body=body,
-                                         _request_timeout=self.request_timeout)
+            response = self.api.call_api(
+                method, url, header_params=headers, body=body, _request_timeout=self.request_timeout
+            )
             data = response.read()
         except ApiException as exc:
             raise _from_exception(action, exc) from None

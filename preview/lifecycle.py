@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -18,6 +18,7 @@ from preview import naming
 from preview.models import NamespaceInfo, ObjectRef, PullRef, PullRequest, State, StatusReport
 from preview.naming import Annotations
 from preview.ports import ClusterPort, GitHubPort, PermanentError, Renderer, TemporaryError
+from preview.repo_config import DEFAULT, FILE_NAME, ConfigError, RepoConfig, parse
 from preview.reporting import Reporter
 from preview.settings import Settings
 
@@ -34,6 +35,16 @@ class Outcome(StrEnum):
     ABSENT = "absent"
 
 
+def _json_config(text: str | None) -> RepoConfig:
+    """Stdlib fallback loader (JSON is valid YAML); processes inject the YAML loader."""
+    if text is None:
+        return DEFAULT
+    try:
+        return parse(json.loads(text))
+    except json.JSONDecodeError as exc:
+        raise ConfigError([f"{FILE_NAME} line {exc.lineno}, column {exc.colno}: {exc.msg}"]) from None
+
+
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -48,6 +59,8 @@ class Lifecycle:
     reporter: Reporter
     settings: Settings
     clock: Callable[[], str] = _now
+    #: Turns the text of ``.preview.yml`` (None when absent) into a config; raises ConfigError.
+    load_config: Callable[[str | None], RepoConfig] = field(default=lambda text: _json_config(text))
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -56,7 +69,18 @@ class Lifecycle:
         pr = self.github.get_pull(ref)
         if not pr.is_open:
             return self._teardown(pr.ref, hint_sha, "Preview removed: pull request closed")
+        if (why := self.ineligible(pr)) is not None:
+            return self._teardown(pr.ref, hint_sha, f"Preview removed: {why}")
         return self._deploy(pr, hint_sha)
+
+    def ineligible(self, pr: PullRequest) -> str | None:
+        """Why this open PR gets no preview under the operator's policy, or None."""
+        if pr.draft and not self.settings.deploy_drafts:
+            return "draft pull request"
+        label = self.settings.preview_label
+        if label and label not in pr.labels:
+            return f"no '{label}' label"
+        return None
 
     def teardown(self, ref: PullRef, hint_sha: str | None = None, *, force: bool = False) -> Outcome:
         """Remove the preview; unless ``force``, re-check that the PR really is closed."""
@@ -65,7 +89,7 @@ class Lifecycle:
                 pr = self.github.get_pull(ref)
             except PermanentError:
                 pr = None
-            if pr is not None and pr.is_open:
+            if pr is not None and pr.is_open and self.ineligible(pr) is None:
                 return self._deploy(pr, hint_sha)
         return self._teardown(ref, hint_sha, "Preview removed")
 
@@ -83,9 +107,17 @@ class Lifecycle:
         if previous == head:
             log.info("preview up to date", extra=self._log_extra(ref, head))
             return Outcome.UP_TO_DATE
+        try:
+            config = self.load_config(self.github.read_file(ref, FILE_NAME, head))
+        except ConfigError as exc:
+            self.reporter.report(ref, head, StatusReport(State.FAILURE, f"Invalid {FILE_NAME}: {exc}"))
+            log.warning("invalid %s: %s", FILE_NAME, exc, extra=self._log_extra(ref, head))
+            return Outcome.FAILED
+        if not config.enabled:
+            return self._teardown(ref, hint_sha, f"Preview removed: disabled in {FILE_NAME}")
         self.reporter.report(ref, head, StatusReport(State.PENDING, f"Deploying {naming.short_sha(head)}…"))
         try:
-            manifests = list(self.renderer.render(self._values(pr, ns_name)))
+            manifests = list(self.renderer.render(self._values(pr, ns_name, config)))
             self._apply_all(ns, ns_name, manifests, pr)
         except PermanentError as exc:
             self.reporter.report(ref, head, StatusReport(State.FAILURE, f"Deploy failed: {exc}"))
@@ -127,11 +159,11 @@ class Lifecycle:
         meta["annotations"] = annotations
         return {**namespace, "metadata": meta}
 
-    def _values(self, pr: PullRequest, ns_name: str) -> dict:
+    def _values(self, pr: PullRequest, ns_name: str, config: RepoConfig = DEFAULT) -> dict:
         ref, s = pr.ref, self.settings
         host = naming.preview_host(ref.repo, ref.number, s.preview_domain)
         url = s.preview_url(host)
-        image = s.image_template.format(
+        image = config.image_template(s.image_template).format(
             owner=ref.owner,
             repo=ref.name,
             sha=pr.head_sha,
@@ -163,15 +195,16 @@ class Lifecycle:
             "image": image,
             "host": host,
             "url": url,
-            "port": s.container_port,
-            "health_path": "/",
-            "replicas": 1,
+            "port": config.container_port(s.container_port),
+            "health_path": config.health_path,
+            "replicas": config.replicas,
             "progress_deadline_seconds": s.progress_deadline_seconds,
-            "resources": {
-                "requests": {"cpu": "50m", "memory": "64Mi"},
-                "limits": {"cpu": "500m", "memory": "256Mi"},
-            },
-            "env": {},
+            "resources": config.resources.as_dict(),
+            "env": dict(config.plain_env),
+            "secret_env": [
+                {"name": name, "secret": ref_.secret, "key": ref_.key}
+                for name, ref_ in sorted(config.secret_env.items())
+            ],
             "labels": naming.labels(ref.repo, ref.number),
             "annotations": annotations,
             "ingress_class": s.ingress_class,
@@ -183,11 +216,12 @@ class Lifecycle:
     def _teardown(self, ref: PullRef, hint_sha: str | None, why: str) -> Outcome:
         ns_name = naming.namespace_name(ref.repo, ref.number)
         ns = self.cluster.read_namespace(ns_name)
-        shas = {hint_sha}
-        if ns is not None:
-            shas |= {ns.annotations.get(Annotations.APPLIED_SHA), ns.annotations.get(Annotations.HEAD_SHA)}
-        for sha in shas - {None}:
+        applied = ns.annotations.get(Annotations.APPLIED_SHA) if ns else None
+        head = ns.annotations.get(Annotations.HEAD_SHA) if ns else None
+        for sha in {hint_sha, head} - {None, applied}:
             self.reporter.resolve_pending(ref, sha, why)  # type: ignore[arg-type]
+        if applied is not None:
+            self.reporter.removed(ref, applied, why)
         if ns is None:
             return Outcome.ABSENT
         if not ns.terminating:

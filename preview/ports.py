@@ -27,6 +27,26 @@ class GitHubPort(Protocol):
 
     def set_status(self, ref: PullRef, sha: str, context: str, report: StatusReport) -> None: ...
 
+    def read_file(self, ref: PullRef, path: str, sha: str) -> str | None:
+        """The text of ``path`` at commit ``sha``; None when the file does not exist."""
+        ...
+
+    def create_deployment(self, ref: PullRef, sha: str, environment: str, description: str) -> int:
+        """Create a transient, non-production deployment of ``sha``; return its id."""
+        ...
+
+    def set_deployment_status(
+        self, ref: PullRef, deployment_id: int, state: str, description: str, environment_url: str | None
+    ) -> None: ...
+
+    def find_comment(self, ref: PullRef, marker: str) -> int | None:
+        """The id of the PR comment containing ``marker``, if any."""
+        ...
+
+    def write_comment(self, ref: PullRef, comment_id: int | None, body: str) -> int:
+        """Edit comment ``comment_id`` (or create one when None); return its id."""
+        ...
+
 
 class ClusterPort(Protocol):
     """What the lifecycle needs from Kubernetes."""
@@ -51,8 +71,8 @@ class Renderer(Protocol):
 
 
 class ReportLedger(Protocol):
-    """Remembers the last status reported per (repo, sha, context), across restarts."""
+    """Remembers what was last written to GitHub (statuses, deployment ids, comment ids), across restarts."""
 
-    def last(self, repo: str, sha: str, context: str) -> str | None: ...
+    def get(self, key: str) -> str | None: ...
 
-    def remember(self, repo: str, sha: str, context: str, fingerprint: str) -> None: ...
+    def put(self, key: str, value: str) -> None: ...

@@ -52,6 +52,9 @@ class Settings:
     ingress_class: str = ""
     url_scheme: str = "https"
     log_level: str = "INFO"
+    preview_label: str = ""
+    deploy_drafts: bool = False
+    github_write_interval: float = 1.0
     extra: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
@@ -106,6 +109,15 @@ def _image(name: str, raw: str) -> str:
             f"{name}: unknown placeholder {exc}; use {{owner}} {{repo}} {{sha}} {{short_sha}} {{number}} {{branch}}"
         ) from None
     return raw
+
+
+def _bool(name: str, raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name}: expected true or false, got {raw!r}")
 
 
 def _private_key(env: Mapping[str, str]) -> Secret | None:
@@ -176,6 +188,17 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         if scheme not in ("http", "https"):
             raise SettingsError("PREVIEWBOT_URL_SCHEME: expected http or https")
         kwargs["url_scheme"] = scheme
+    if label := get("PREVIEW_LABEL"):
+        kwargs["preview_label"] = label
+    if drafts := get("DEPLOY_DRAFTS"):
+        kwargs["deploy_drafts"] = _bool("PREVIEWBOT_DEPLOY_DRAFTS", drafts)
+    if interval := get("GITHUB_WRITE_INTERVAL"):
+        try:
+            kwargs["github_write_interval"] = float(interval)
+        except ValueError:
+            raise SettingsError("PREVIEWBOT_GITHUB_WRITE_INTERVAL: expected seconds, e.g. 1 or 0.5") from None
+        if kwargs["github_write_interval"] < 0:  # type: ignore[operator]
+            raise SettingsError("PREVIEWBOT_GITHUB_WRITE_INTERVAL: must not be negative")
     if level := get("LOG_LEVEL"):
         if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise SettingsError("PREVIEWBOT_LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR")

@@ -88,4 +88,5 @@ def bot_env(kube, gh, redis_url: str, tmp_path) -> dict[str, str]:
         "PREVIEWBOT_REDIS_URL": redis_url,
         "PREVIEWBOT_KUBECONFIG": kube.write_kubeconfig(str(tmp_path / "kubeconfig")),
         "PREVIEWBOT_PREVIEW_DOMAIN": "preview.test",
+        "PREVIEWBOT_GITHUB_WRITE_INTERVAL": "0",
     }

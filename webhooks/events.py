@@ -7,7 +7,10 @@ from dataclasses import dataclass
 
 from preview.models import Command, CommandKind, Ignored
 
-SYNC_ACTIONS = frozenset({"opened", "reopened", "synchronize", "ready_for_review"})
+#: Actions after which the preview may need to exist or change (labels and drafts matter to policy).
+SYNC_ACTIONS = frozenset(
+    {"opened", "reopened", "synchronize", "ready_for_review", "converted_to_draft", "labeled", "unlabeled"}
+)
 TEARDOWN_ACTIONS = frozenset({"closed"})
 
 

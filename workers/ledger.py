@@ -1,4 +1,4 @@
-"""Redis-backed memory of the last status reported per (repo, sha, context)."""
+"""Redis-backed memory of what previewbot last wrote to GitHub."""
 
 from __future__ import annotations
 
@@ -10,16 +10,13 @@ TTL_SECONDS = 30 * 24 * 3600
 class RedisLedger:
     """Implements :class:`preview.ports.ReportLedger`; survives watcher and worker restarts."""
 
-    def __init__(self, client: Redis, prefix: str = "previewbot:status") -> None:
+    def __init__(self, client: Redis, prefix: str = "previewbot:ledger") -> None:
         self._redis = client
         self._prefix = prefix
 
-    def _key(self, repo: str, sha: str, context: str) -> str:
-        return f"{self._prefix}:{repo}:{sha}:{context}"
-
-    def last(self, repo: str, sha: str, context: str) -> str | None:
-        value = self._redis.get(self._key(repo, sha, context))
+    def get(self, key: str) -> str | None:
+        value = self._redis.get(f"{self._prefix}:{key}")
         return value.decode() if isinstance(value, bytes) else value
 
-    def remember(self, repo: str, sha: str, context: str, fingerprint: str) -> None:
-        self._redis.set(self._key(repo, sha, context), fingerprint, ex=TTL_SECONDS)
+    def put(self, key: str, value: str) -> None:
+        self._redis.set(f"{self._prefix}:{key}", value, ex=TTL_SECONDS)

@@ -43,6 +43,7 @@ class Runtime:
     @cached_property
     def lifecycle(self) -> Lifecycle:
         from integrations.render import TemplateRenderer
+        from integrations.repo_config_loader import load
 
         return Lifecycle(
             github=self.github,
@@ -50,4 +51,5 @@ class Runtime:
             renderer=TemplateRenderer(self.settings.templates_dir),
             reporter=self.reporter,
             settings=self.settings,
+            load_config=load,
         )

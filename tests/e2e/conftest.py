@@ -36,6 +36,7 @@ def stack(kube, gh, redis_url: str, tmp_path_factory: pytest.TempPathFactory) ->
         "PREVIEWBOT_VISIBILITY_TIMEOUT_SECONDS": "3",
         "PREVIEWBOT_WATCH_RESYNC_SECONDS": "120",
         "PREVIEWBOT_LOG_LEVEL": "INFO",
+        "PREVIEWBOT_GITHUB_WRITE_INTERVAL": "0.05",
     }
     gh.add_repo(REPO)
     stack = Stack(env=env, logdir=workdir)

@@ -99,9 +99,22 @@ def test_open_push_close(gh, kube, stack: Stack) -> None:
     wait_for(lambda: pods_sha(kube, 1) == {sha2}, TIMEOUT, what="old pods gone")
     assert last_state(gh, sha1) == "success"
 
+    deployments = [d for d in gh.deployments(REPO) if d["environment"] == "preview/pr-1"]
+    assert [d["sha"] for d in deployments] == [sha1, sha2]
+    states = lambda: [s["state"] for s in gh.deployment_statuses(REPO, deployments[1]["id"])]  # noqa: E731
+    wait_for(lambda: states() == ["in_progress", "success"], TIMEOUT, what="deployment success")
+    comment_ready = lambda: "https://pr-1-web-shop.preview.test" in gh.comments(REPO, 1)[0]["body"]  # noqa: E731
+    wait_for(comment_ready, TIMEOUT, what="comment shows the preview URL")
+    (comment,) = gh.comments(REPO, 1)  # one comment, edited in place
+    assert sha2[:7] in comment["body"]
+
     gh.close_pr(REPO, 1, merged=True)
     deliver(gh, stack, "closed", 1)
     wait_for(lambda: namespace(kube, 1) is None, TIMEOUT, what="namespace deleted")
+    last = gh.deployment_statuses(REPO, deployments[1]["id"])[-1]
+    assert last["state"] == "inactive"  # written before the namespace is deleted
+    (comment,) = gh.comments(REPO, 1)
+    assert "Removed" in comment["body"]
 
 
 def test_failing_image_reports_the_reason(gh, kube, stack: Stack) -> None:

@@ -12,6 +12,11 @@ from preview.ports import PermanentError
 class FakeGitHub:
     pulls: dict[tuple[str, int], PullRequest] = field(default_factory=dict)
     statuses: list[tuple[str, str, StatusReport]] = field(default_factory=list)
+    deployments: list[dict] = field(default_factory=list)
+    comments: dict[int, str] = field(default_factory=dict)
+    comment_writes: int = 0
+    comment_searches: int = 0
+    files: dict[tuple[str, str], str] = field(default_factory=dict)
     reads: int = 0
 
     def open(self, repo: str, number: int, sha: str, **kw: object) -> PullRequest:
@@ -32,6 +37,29 @@ class FakeGitHub:
 
     def set_status(self, ref: PullRef, sha: str, context: str, report: StatusReport) -> None:
         self.statuses.append((sha, context, report))
+
+    def read_file(self, ref: PullRef, path: str, sha: str) -> str | None:
+        return self.files.get((sha, path))
+
+    def create_deployment(self, ref: PullRef, sha: str, environment: str, description: str) -> int:
+        self.deployments.append({"sha": sha, "environment": environment, "statuses": []})
+        return len(self.deployments)
+
+    def set_deployment_status(
+        self, ref: PullRef, deployment_id: int, state: str, description: str, environment_url: str | None
+    ) -> None:
+        self.deployments[deployment_id - 1]["statuses"].append((state, environment_url))
+
+    def find_comment(self, ref: PullRef, marker: str) -> int | None:
+        self.comment_searches += 1
+        found = [i for i, body in self.comments.items() if marker in body]
+        return found[0] if found else None
+
+    def write_comment(self, ref: PullRef, comment_id: int | None, body: str) -> int:
+        comment_id = comment_id or len(self.comments) + 1
+        self.comments[comment_id] = body
+        self.comment_writes += 1
+        return comment_id
 
     def for_sha(self, sha: str) -> list[StatusReport]:
         return [r for s, _, r in self.statuses if s == sha]
@@ -93,10 +121,10 @@ class FakeRenderer:
 
 class MemoryLedger:
     def __init__(self) -> None:
-        self.data: dict[tuple[str, str, str], str] = {}
+        self.data: dict[str, str] = {}
 
-    def last(self, repo: str, sha: str, context: str) -> str | None:
-        return self.data.get((repo, sha, context))
+    def get(self, key: str) -> str | None:
+        return self.data.get(key)
 
-    def remember(self, repo: str, sha: str, context: str, fingerprint: str) -> None:
-        self.data[(repo, sha, context)] = fingerprint
+    def put(self, key: str, value: str) -> None:
+        self.data[key] = value

@@ -18,6 +18,9 @@ def example(name: str) -> dict:
         ("pull_request.reopened.json", CommandKind.SYNC),
         ("pull_request.synchronize.json", CommandKind.SYNC),
         ("pull_request.ready_for_review.json", CommandKind.SYNC),
+        ("pull_request.converted_to_draft.json", CommandKind.SYNC),
+        ("pull_request.labeled.json", CommandKind.SYNC),
+        ("pull_request.unlabeled.json", CommandKind.SYNC),
         ("pull_request.closed.merged-false.json", CommandKind.TEARDOWN),
         ("derived/pull_request.closed.merged-true.DERIVED.json", CommandKind.TEARDOWN),
     ],
@@ -56,7 +59,7 @@ def test_ping_is_a_pong() -> None:
 @pytest.mark.parametrize(
     ("event", "name", "reason"),
     [
-        ("pull_request", "pull_request.labeled.json", "action 'labeled'"),
+        ("pull_request_review", "pull_request_review.submitted.json", "event 'pull_request_review'"),
         ("push", "push.json", "event 'push'"),
         ("issue_comment", "issue_comment.created.json", "event 'issue_comment'"),
     ],
@@ -85,3 +88,11 @@ def test_missing_fields_are_named() -> None:
     payload["pull_request"]["number"] = "2"
     with pytest.raises(BadPayload, match="positive integer"):
         route("pull_request", "d", payload)
+
+
+def test_pull_request_actions_without_preview_effect_are_ignored() -> None:
+    payload = example("pull_request.opened.json")
+    payload["action"] = "assigned"
+    routed = route("pull_request", "d", payload)
+    assert isinstance(routed, Ignored)
+    assert "action 'assigned'" in routed.reason

@@ -158,3 +158,63 @@ def test_reporter_writes_only_on_change(world) -> None:
     reporter.report(ref, B, long)
     assert len(github.for_sha(B)[-1].description) == 140
     assert len(github.statuses) == 3
+
+
+def test_drafts_are_skipped_unless_configured(world) -> None:
+    lc, github, cluster, _ = world
+    github.open(REPO, 7, A, draft=True)
+    assert lc.sync(PullRef(REPO, 7), A) is Outcome.ABSENT
+    assert cluster.objects == {}
+    github.open(REPO, 7, A)  # ready_for_review
+    assert lc.sync(PullRef(REPO, 7), A) is Outcome.DEPLOYED
+    github.open(REPO, 7, A, draft=True)  # converted back to draft: the preview goes away
+    assert lc.sync(PullRef(REPO, 7), A) is Outcome.TORN_DOWN
+    lc.settings = Settings(deploy_drafts=True)
+    cluster.terminating.clear()
+    cluster.objects.clear()
+    assert lc.sync(PullRef(REPO, 7), A) is Outcome.DEPLOYED
+
+
+def test_label_policy_starts_and_stops_previews(world) -> None:
+    lc, github, cluster, _ = world
+    lc.settings = Settings(preview_label="preview")
+    github.open(REPO, 7, A)
+    assert lc.sync(PullRef(REPO, 7), A) is Outcome.ABSENT
+    github.open(REPO, 7, A, labels=("preview",))  # labeled
+    assert lc.sync(PullRef(REPO, 7), A) is Outcome.DEPLOYED
+    github.open(REPO, 7, A)  # unlabeled
+    assert lc.sync(PullRef(REPO, 7), A) is Outcome.TORN_DOWN
+    assert any("delete-namespace" in c for c in cluster.calls)
+
+
+def test_repo_config_shapes_the_preview(world) -> None:
+    lc, github, cluster, _ = world
+    github.open(REPO, 7, A)
+    github.files[(A, ".preview.yml")] = '{"image": "ghcr.io/{owner}/{repo}:{short_sha}", "replicas": 2}'
+    seen: list[dict] = []
+    render = lc.renderer.render
+    lc.renderer.render = lambda values: seen.append(values) or render(values)  # type: ignore[method-assign]
+    assert lc.sync(PullRef(REPO, 7), A) is Outcome.DEPLOYED
+    assert seen[0]["image"] == "ghcr.io/acme/web-shop:aaaaaaa"
+    assert seen[0]["replicas"] == 2
+
+
+def test_invalid_repo_config_deploys_nothing_and_says_why(world) -> None:
+    lc, github, cluster, _ = world
+    github.open(REPO, 7, A)
+    github.files[(A, ".preview.yml")] = '{"port": "http", "replicas": 99}'
+    assert lc.sync(PullRef(REPO, 7), A) is Outcome.FAILED
+    assert cluster.objects == {}
+    (failure,) = github.for_sha(A)
+    assert failure.state is State.FAILURE
+    assert failure.description.startswith("Invalid .preview.yml: port:")
+    assert "replicas" in github.comments[1]
+
+
+def test_disabled_repo_config_removes_the_preview(world) -> None:
+    lc, github, cluster, _ = world
+    github.open(REPO, 7, A)
+    lc.sync(PullRef(REPO, 7), A)
+    github.open(REPO, 7, B)
+    github.files[(B, ".preview.yml")] = '{"enabled": false}'
+    assert lc.sync(PullRef(REPO, 7), B) is Outcome.TORN_DOWN

@@ -49,6 +49,7 @@ def make_values(**overrides: object) -> dict:
             "limits": {"cpu": "500m", "memory": "256Mi"},
         },
         "env": {},
+        "secret_env": [],
         "labels": naming.labels(REPO, NUMBER),
         "annotations": {
             naming.Annotations.REPO: REPO,
@@ -82,7 +83,14 @@ def by_kind(objects: list[dict]) -> dict[str, dict]:
     ("golden", "overrides"),
     [
         ("preview.yaml", {}),
-        ("preview-ingress-class-env.yaml", {"ingress_class": "nginx", "env": {"LOG_LEVEL": "debug", "A": "1"}}),
+        (
+            "preview-ingress-class-env.yaml",
+            {
+                "ingress_class": "nginx",
+                "env": {"LOG_LEVEL": "debug", "A": "1"},
+                "secret_env": [{"name": "DATABASE_URL", "secret": "preview-db", "key": "url"}],
+            },
+        ),
     ],
 )
 def test_golden(renderer: TemplateRenderer, golden: str, overrides: dict) -> None:

@@ -1,0 +1,82 @@
+"""Statuses, deployment statuses and the PR comment: consistent, and never written twice in a row."""
+
+from __future__ import annotations
+
+from preview.comment import MARKER
+from preview.models import PullRef, State, StatusReport
+from preview.reporting import Reporter
+from tests.unit.fakes import FakeGitHub, MemoryLedger
+
+REF = PullRef("acme/web", 42)
+A, B = "a" * 40, "b" * 40
+URL = "https://pr-42-web.preview.example.com"
+
+
+def reporter(github: FakeGitHub, ledger: MemoryLedger | None = None) -> Reporter:
+    return Reporter(github, ledger or MemoryLedger(), "preview", clock=lambda: "2026-01-01 00:00 UTC")
+
+
+def test_one_deployment_per_sha_following_the_status() -> None:
+    github = FakeGitHub()
+    r = reporter(github)
+    r.report(REF, A, StatusReport(State.PENDING, "Deploying aaaaaaa…"))
+    r.report(REF, A, StatusReport(State.PENDING, "Rolling out: 0/1 ready"))
+    r.report(REF, A, StatusReport(State.SUCCESS, "Preview ready", URL))
+    (deployment,) = github.deployments
+    assert deployment["environment"] == "preview/pr-42"
+    assert deployment["statuses"] == [("in_progress", None), ("success", URL)]
+
+
+def test_failure_is_mirrored() -> None:
+    github = FakeGitHub()
+    r = reporter(github)
+    r.report(REF, A, StatusReport(State.PENDING, "Deploying"))
+    r.report(REF, A, StatusReport(State.FAILURE, "Rollout failed: ImagePullBackOff on container web"))
+    assert github.deployments[0]["statuses"][-1] == ("failure", None)
+    assert "ImagePullBackOff" in github.comments[1]
+
+
+def test_single_comment_edited_in_place_across_pushes() -> None:
+    github = FakeGitHub()
+    r = reporter(github)
+    for sha in (A, B):
+        r.report(REF, sha, StatusReport(State.PENDING, f"Deploying {sha[:7]}…"))
+        r.report(REF, sha, StatusReport(State.PENDING, "Rolling out: 0/1 ready"))  # no comment edit
+        r.report(REF, sha, StatusReport(State.SUCCESS, "Preview ready", URL))
+    assert list(github.comments) == [1]
+    assert github.comment_writes == 4
+    body = github.comments[1]
+    assert body.startswith(MARKER)
+    assert URL in body and "`bbbbbbb`" in body and "Ready" in body
+
+
+def test_comment_found_again_after_the_ledger_is_lost() -> None:
+    github = FakeGitHub()
+    reporter(github).report(REF, A, StatusReport(State.PENDING, "Deploying"))
+    reporter(github).report(REF, A, StatusReport(State.SUCCESS, "Preview ready", URL))  # fresh ledger
+    assert list(github.comments) == [1]
+    assert github.comment_searches == 2
+
+
+def test_removed_deactivates_and_says_so() -> None:
+    github = FakeGitHub()
+    r = reporter(github)
+    r.report(REF, A, StatusReport(State.SUCCESS, "Preview ready", URL))
+    r.removed(REF, A, "Preview removed: pull request closed")
+    assert github.deployments[0]["statuses"][-1] == ("inactive", None)
+    assert "Removed" in github.comments[1]
+    assert [s.state for _, _, s in github.statuses] == [State.SUCCESS]  # the commit keeps its green check
+    r.removed(REF, A, "Preview removed: pull request closed")
+    assert len(github.deployments[0]["statuses"]) == 2
+    assert github.comment_writes == 2
+
+
+def test_superseded_pending_commit_gets_inactive_deployment_but_no_comment() -> None:
+    github = FakeGitHub()
+    r = reporter(github)
+    r.report(REF, A, StatusReport(State.PENDING, "Deploying"))
+    writes = github.comment_writes
+    assert r.resolve_pending(REF, A, "Superseded by bbbbbbb")
+    assert github.deployments[0]["statuses"][-1] == ("inactive", None)
+    assert github.comment_writes == writes
+    assert not r.resolve_pending(REF, A, "Superseded by bbbbbbb")

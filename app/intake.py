@@ -47,7 +47,8 @@ def github_webhook() -> tuple[Response, int]:
     if not (request.mimetype or "").endswith("json"):
         return _answer(415, "unsupported-media-type", "send webhooks with content type application/json", event)
     try:
-        routed = route(event, delivery, decode(body))
+        context = current_app.extensions["previewbot.settings"].status_context
+        routed = route(event, delivery, decode(body), own_context=context)
     except BadPayload as exc:
         return _answer(400, "bad-payload", str(exc), event)
     if isinstance(routed, Pong):

@@ -216,3 +216,37 @@ class GitHubClient:
                 except UnknownObjectException:
                     pass  # deleted by someone: write a new one
             return repo.get_issue(ref.number).create_comment(body).id
+
+    def permission(self, ref: PullRef, login: str) -> str:
+        with self._repo(ref, f"reading {login}'s permission on {ref.repo}") as repo:
+            try:
+                return repo.get_collaborator_permission(login)
+            except UnknownObjectException:
+                return "none"
+
+    def react(self, ref: PullRef, comment_id: int, content: str) -> None:
+        with self._repo(ref, f"reacting to comment {comment_id}") as repo:
+            IssueComment(repo.requester, url=f"{repo.url}/issues/comments/{comment_id}").create_reaction(content)
+
+    def check_results(self, ref: PullRef, sha: str, exclude_context: str) -> dict[str, str]:
+        results: dict[str, str] = {}
+        with self._repo(ref, f"reading checks of {ref.repo}@{sha[:7]}") as repo:
+            commit = repo.get_commit(sha)
+            for run in sorted(commit.get_check_runs(), key=lambda r: r.id):
+                results[run.name] = _check_verdict(run.status, run.conclusion)
+            for status in commit.get_combined_status().statuses:
+                if status.context != exclude_context:
+                    results[status.context] = STATUS_VERDICT.get(status.state, "pending")
+        return results
+
+
+#: Commit status state → verdict for check gating.
+STATUS_VERDICT = {"success": "success", "failure": "failure", "error": "failure", "pending": "pending"}
+_PASSING = frozenset({"success", "neutral", "skipped"})
+
+
+def _check_verdict(status: str | None, conclusion: str | None) -> str:
+    """``success``, ``failure`` or ``pending`` for one check run."""
+    if status != "completed":
+        return "pending"
+    return "success" if conclusion in _PASSING else "failure"

@@ -138,14 +138,13 @@ class KubeCluster:
         """One GET; ``None`` when the namespace does not exist."""
         path = resource_path("v1", "Namespace", name)
         body = self._request("GET", path, action=f"read namespace {name}", allowed=(404,))
-        if body is None:
-            return None
-        meta = body.get("metadata") or {}
-        return NamespaceInfo(
-            name=meta.get("name", name),
-            phase=(body.get("status") or {}).get("phase") or "Active",
-            annotations=dict(meta.get("annotations") or {}),
-        )
+        return None if body is None else _namespace_info(body, name)
+
+    def list_namespaces(self, label_selector: str) -> list[NamespaceInfo]:
+        """Namespaces matching ``label_selector`` (one LIST)."""
+        query = [("labelSelector", label_selector)]
+        body = self._request("GET", "/api/v1/namespaces", query=query, action="list namespaces") or {}
+        return [_namespace_info(item, "") for item in body.get("items") or []]
 
     def apply(self, manifest: dict) -> None:
         """Server-side apply of one object: a single PATCH, forced, as previewbot's field manager."""
@@ -282,6 +281,15 @@ class KubeCluster:
             return json.loads(data) if data else {}
         except ValueError:
             raise TemporaryError(f"{action}: the API answered with invalid JSON") from None
+
+
+def _namespace_info(body: dict, name: str) -> NamespaceInfo:
+    meta = body.get("metadata") or {}
+    return NamespaceInfo(
+        name=meta.get("name", name),
+        phase=(body.get("status") or {}).get("phase") or "Active",
+        annotations=dict(meta.get("annotations") or {}),
+    )
 
 
 def _ref(manifest: dict) -> ObjectRef:

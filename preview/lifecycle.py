@@ -17,7 +17,7 @@ from enum import StrEnum
 from preview import naming
 from preview.models import NamespaceInfo, ObjectRef, PullRef, PullRequest, State, StatusReport
 from preview.naming import Annotations
-from preview.ports import ClusterPort, GitHubPort, PermanentError, Renderer, TemporaryError
+from preview.ports import ClusterPort, GitHubPort, PermanentError, Renderer, ReportLedger, TemporaryError
 from preview.repo_config import DEFAULT, FILE_NAME, ConfigError, RepoConfig, parse
 from preview.reporting import Reporter
 from preview.settings import Settings
@@ -30,6 +30,7 @@ class Outcome(StrEnum):
 
     DEPLOYED = "deployed"
     UP_TO_DATE = "up-to-date"
+    WAITING = "waiting"
     FAILED = "failed"
     TORN_DOWN = "torn-down"
     ABSENT = "absent"
@@ -64,23 +65,64 @@ class Lifecycle:
 
     # -- entry points -------------------------------------------------------------------------
 
-    def sync(self, ref: PullRef, hint_sha: str | None = None) -> Outcome:
-        """Deploy the PR's current head, or tear down if the PR is no longer open."""
+    def sync(self, ref: PullRef, hint_sha: str | None = None, *, force: bool = False) -> Outcome:
+        """Deploy the PR's current head (re-apply it with ``force``), or tear down if it gets no preview."""
         pr = self.github.get_pull(ref)
         if not pr.is_open:
             return self._teardown(pr.ref, hint_sha, "Preview removed: pull request closed")
         if (why := self.ineligible(pr)) is not None:
             return self._teardown(pr.ref, hint_sha, f"Preview removed: {why}")
-        return self._deploy(pr, hint_sha)
+        return self._deploy(pr, hint_sha, force=force)
 
     def ineligible(self, pr: PullRequest) -> str | None:
         """Why this open PR gets no preview under the operator's policy, or None."""
+        if self.memory.get(self._flag("stopped", pr.ref)):
+            return "stopped with /preview destroy"
         if pr.draft and not self.settings.deploy_drafts:
             return "draft pull request"
         label = self.settings.preview_label
         if label and label not in pr.labels:
             return f"no '{label}' label"
         return None
+
+    # -- flags kept between events (in the ledger) ----------------------------------------------
+
+    @property
+    def memory(self) -> ReportLedger:
+        return self.reporter.ledger
+
+    @staticmethod
+    def _flag(kind: str, ref: PullRef) -> str:
+        return f"{kind}:{ref.repo}#{ref.number}"
+
+    def stop(self, ref: PullRef) -> Outcome:
+        """``/preview destroy``: remove the preview and keep it removed until ``/preview deploy``."""
+        self.memory.put(self._flag("stopped", ref), "1")
+        return self._teardown(ref, None, "Preview removed with /preview destroy")
+
+    def resume(self, ref: PullRef, *, force: bool = False) -> Outcome:
+        """``/preview deploy`` / ``redeploy``: allow the preview again and sync."""
+        self.memory.delete(self._flag("stopped", ref))
+        return self.sync(ref, force=force)
+
+    def approve(self, ref: PullRef) -> tuple[str, Outcome]:
+        """``/preview approve``: allow the PR's current head (and only it) to deploy."""
+        pr = self.github.get_pull(ref)
+        self.memory.put(self._flag("approved", ref), pr.head_sha)
+        return pr.head_sha, self.sync(ref, pr.head_sha)
+
+    def waiting_pull(self, repo: str, sha: str) -> int | None:
+        """The PR whose deploy of ``sha`` waits for checks, if any."""
+        number = self.memory.get(f"waiting:{repo}:{sha}")
+        return int(number) if number else None
+
+    def purge(self, repo: str) -> int:
+        """Delete every preview of ``repo`` without touching GitHub (access was revoked)."""
+        namespaces = self.cluster.list_namespaces(f"{naming.PREFIX}/repo={naming.label_value(repo.replace('/', '.'))}")
+        for ns in namespaces:
+            if ns.annotations.get(Annotations.REPO) == repo and not ns.terminating:
+                self.cluster.delete_namespace(ns.name)
+        return len(namespaces)
 
     def teardown(self, ref: PullRef, hint_sha: str | None = None, *, force: bool = False) -> Outcome:
         """Remove the preview; unless ``force``, re-check that the PR really is closed."""
@@ -95,7 +137,7 @@ class Lifecycle:
 
     # -- deploy -------------------------------------------------------------------------------
 
-    def _deploy(self, pr: PullRequest, hint_sha: str | None) -> Outcome:
+    def _deploy(self, pr: PullRequest, hint_sha: str | None, *, force: bool = False) -> Outcome:
         ref, head = pr.ref, pr.head_sha
         ns_name = naming.namespace_name(ref.repo, ref.number)
         ns = self.cluster.read_namespace(ns_name)
@@ -104,7 +146,7 @@ class Lifecycle:
         previous = ns.annotations.get(Annotations.APPLIED_SHA) if ns else None
         for old in {hint_sha, previous} - {None, head}:
             self.reporter.resolve_pending(ref, old, f"Superseded by {naming.short_sha(head)}")  # type: ignore[arg-type]
-        if previous == head:
+        if previous == head and not force:
             log.info("preview up to date", extra=self._log_extra(ref, head))
             return Outcome.UP_TO_DATE
         try:
@@ -115,6 +157,9 @@ class Lifecycle:
             return Outcome.FAILED
         if not config.enabled:
             return self._teardown(ref, hint_sha, f"Preview removed: disabled in {FILE_NAME}")
+        if (hold := self._hold(pr, config)) is not None:
+            self.reporter.report(ref, head, hold)
+            return Outcome.WAITING if hold.state is State.PENDING else Outcome.FAILED
         self.reporter.report(ref, head, StatusReport(State.PENDING, f"Deploying {naming.short_sha(head)}…"))
         try:
             manifests = list(self.renderer.render(self._values(pr, ns_name, config)))
@@ -125,6 +170,25 @@ class Lifecycle:
             return Outcome.FAILED
         log.info("preview applied", extra=self._log_extra(ref, head))
         return Outcome.DEPLOYED
+
+    def _hold(self, pr: PullRequest, config: RepoConfig) -> StatusReport | None:
+        """A reason not to deploy the head yet: an unapproved fork, or required checks not green."""
+        ref, head = pr.ref, pr.head_sha
+        if pr.fork and self.memory.get(self._flag("approved", ref)) != head:
+            return StatusReport(
+                State.PENDING, "Waiting for approval: a maintainer can comment /preview approve (fork pull request)"
+            )
+        if not config.required_checks:
+            return None
+        results = self.github.check_results(ref, head, self.settings.status_context)
+        self.memory.put(f"waiting:{ref.repo}:{head}", str(ref.number))  # a later check or status event finds the PR
+        failed = [name for name in config.required_checks if results.get(name) == "failure"]
+        if failed:
+            return StatusReport(State.FAILURE, f"Not deployed: check {', '.join(failed)} failed")
+        waiting = [name for name in config.required_checks if results.get(name) != "success"]
+        if waiting:
+            return StatusReport(State.PENDING, f"Waiting for checks: {', '.join(waiting)}")
+        return None
 
     def _apply_all(self, ns: NamespaceInfo | None, ns_name: str, manifests: list[dict], pr: PullRequest) -> None:
         namespace = next((m for m in manifests if m.get("kind") == "Namespace"), None)
@@ -149,6 +213,8 @@ class Lifecycle:
         """The Namespace manifest with previewbot's bookkeeping annotations."""
         meta = dict(namespace["metadata"])
         annotations = dict(meta.get("annotations") or {})
+        annotations[Annotations.REPO] = pr.ref.repo
+        annotations[Annotations.PR] = str(pr.ref.number)
         annotations[Annotations.HEAD_SHA] = pr.head_sha
         annotations[Annotations.CREATED_AT] = created_at
         if applied is not None:

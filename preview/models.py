@@ -52,6 +52,9 @@ class CommandKind(StrEnum):
 
     SYNC = "sync"
     TEARDOWN = "teardown"
+    COMMAND = "command"  # a /preview comment
+    CHECKS = "checks"  # a check or status finished on a commit; number unknown
+    PURGE = "purge"  # the App lost access to repositories; ``repo`` holds their comma-separated names
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,16 +69,22 @@ class Command:
     delivery_id: str
     event: str = ""
     action: str = ""
+    comment_id: int | None = None
+    author: str = ""
+    text: str = ""
 
     def as_message(self) -> dict[str, object]:
         """Plain JSON-safe arguments for a task."""
-        return {
+        message: dict[str, object] = {
             "repo": self.repo,
             "number": self.number,
             "installation_id": self.installation_id,
             "sha": self.sha,
             "delivery_id": self.delivery_id,
         }
+        if self.kind is CommandKind.COMMAND:
+            message.update(comment_id=self.comment_id, author=self.author, text=self.text)
+        return message
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from preview.comment import MARKER, CommentView, render
@@ -122,10 +122,21 @@ class Reporter:
         state_key = self._key("comment-state", ref, str(ref.number))
         if self.ledger.get(state_key) == fingerprint:
             return
+        last = self.ledger.get(self._key("comment-view", ref, str(ref.number)))
+        note = CommentView.from_json(last).note if last else None
+        self._write_comment(ref, CommentView(sha, state, description, url, self.clock(), note=note))
+        self.ledger.put(state_key, fingerprint)
+
+    def note(self, ref: PullRef, line: str) -> None:
+        """Show the result of a command in the PR comment (keeping the preview's state)."""
+        last = self.ledger.get(self._key("comment-view", ref, str(ref.number)))
+        view = CommentView.from_json(last) if last else CommentView("", None, "no preview yet", None, "")
+        self._write_comment(ref, replace(view, note=line, updated=self.clock()))
+
+    def _write_comment(self, ref: PullRef, view: CommentView) -> None:
         id_key = self._key("comment", ref, str(ref.number))
         known = self.ledger.get(id_key)
         comment_id = int(known) if known else self.github.find_comment(ref, MARKER)
-        body = render(CommentView(sha, state, description, url, self.clock()))
-        comment_id = self.github.write_comment(ref, comment_id, body)
+        comment_id = self.github.write_comment(ref, comment_id, render(view))
         self.ledger.put(id_key, str(comment_id))
-        self.ledger.put(state_key, fingerprint)
+        self.ledger.put(self._key("comment-view", ref, str(ref.number)), view.to_json())

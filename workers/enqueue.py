@@ -17,7 +17,13 @@ from redis.exceptions import RedisError
 
 from preview.models import Command, CommandKind
 
-TASK_NAMES = {CommandKind.SYNC: "previewbot.sync_preview", CommandKind.TEARDOWN: "previewbot.teardown_preview"}
+TASK_NAMES = {
+    CommandKind.SYNC: "previewbot.sync_preview",
+    CommandKind.TEARDOWN: "previewbot.teardown_preview",
+    CommandKind.COMMAND: "previewbot.run_command",
+    CommandKind.CHECKS: "previewbot.checks_finished",
+    CommandKind.PURGE: "previewbot.purge_repositories",
+}
 
 _SCRIPT = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end

@@ -20,3 +20,6 @@ class RedisLedger:
 
     def put(self, key: str, value: str) -> None:
         self._redis.set(f"{self._prefix}:{key}", value, ex=TTL_SECONDS)
+
+    def delete(self, key: str) -> None:
+        self._redis.delete(f"{self._prefix}:{key}")

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from celery import Celery, Task
 from redis.exceptions import LockError
 
+from preview.commands import CommandRunner
 from preview.lifecycle import Lifecycle, Outcome
 from preview.models import PullRef, State, StatusReport
 from preview.ports import PermanentError, TemporaryError
@@ -27,7 +28,7 @@ def backoff(failures: int, cap: float = 300.0) -> float:
 def _run(
     task: Task,
     runtime: Runtime,
-    action: Callable[[Lifecycle, PullRef, str | None], Outcome],
+    action: Callable[[Lifecycle, PullRef, str | None], Outcome | str],
     ref: PullRef,
     sha: str | None,
     delivery_id: str,
@@ -67,9 +68,16 @@ def _run(
 
 
 def register(app: Celery, runtime: Runtime) -> None:
-    """Define previewbot's tasks on ``app``."""
+    """Define previewbot's tasks on ``app``.
 
-    @app.task(bind=True, name="previewbot.sync_preview", acks_late=True, shared=False)
+    Every task takes the plain values of :meth:`preview.models.Command.as_message` (plus
+    ``failures``, the count of transient failures so far).
+    """
+
+    def task(name: str) -> Callable:
+        return app.task(bind=True, name=f"previewbot.{name}", acks_late=True, shared=False)
+
+    @task("sync_preview")
     def sync_preview(
         self: Task,
         repo: str,
@@ -83,7 +91,7 @@ def register(app: Celery, runtime: Runtime) -> None:
         ref = PullRef(repo, number, installation_id)
         return _run(self, runtime, lambda lc, r, s: lc.sync(r, s), ref, sha, delivery_id, failures)
 
-    @app.task(bind=True, name="previewbot.teardown_preview", acks_late=True, shared=False)
+    @task("teardown_preview")
     def teardown_preview(
         self: Task,
         repo: str,
@@ -96,3 +104,61 @@ def register(app: Celery, runtime: Runtime) -> None:
         """Delete the PR's preview (re-deploys instead if the PR was reopened meanwhile)."""
         ref = PullRef(repo, number, installation_id)
         return _run(self, runtime, lambda lc, r, s: lc.teardown(r, s), ref, sha, delivery_id, failures)
+
+    @task("run_command")
+    def run_command(
+        self: Task,
+        repo: str,
+        number: int,
+        installation_id: int | None = None,
+        sha: str | None = None,
+        delivery_id: str = "",
+        failures: int = 0,
+        comment_id: int = 0,
+        author: str = "",
+        text: str = "",
+    ) -> str:
+        """Run a ``/preview`` command from a PR comment."""
+        ref = PullRef(repo, number, installation_id)
+
+        def action(lc: Lifecycle, r: PullRef, _sha: str | None) -> str:
+            return CommandRunner(lc, runtime.reporter).run(r, comment_id, author, text)
+
+        return _run(self, runtime, action, ref, sha, delivery_id, failures)
+
+    @task("checks_finished")
+    def checks_finished(
+        self: Task,
+        repo: str,
+        number: int,
+        installation_id: int | None = None,
+        sha: str | None = None,
+        delivery_id: str = "",
+        failures: int = 0,
+    ) -> str:
+        """A check or status finished on ``sha``: re-sync the PR whose deploy waits for it, if any."""
+        waiting = runtime.lifecycle.waiting_pull(repo, sha) if sha else None
+        if waiting is None:
+            return "not-waiting"
+        ref = PullRef(repo, waiting, installation_id)
+        return _run(self, runtime, lambda lc, r, s: lc.sync(r, s), ref, sha, delivery_id, failures)
+
+    @task("purge_repositories")
+    def purge_repositories(
+        self: Task,
+        repo: str,
+        number: int = 0,
+        installation_id: int | None = None,
+        sha: str | None = None,
+        delivery_id: str = "",
+        failures: int = 0,
+    ) -> str:
+        """The App lost access to these (comma-separated) repositories: delete their previews."""
+        try:
+            count = sum(runtime.lifecycle.purge(name) for name in repo.split(",") if name)
+        except TemporaryError as exc:
+            raise self.retry(
+                countdown=exc.delay or backoff(failures), max_retries=runtime.settings.max_retries
+            ) from None
+        log.info("purged %d previews", count, extra={"delivery": delivery_id, "repo": repo})
+        return f"purged {count}"

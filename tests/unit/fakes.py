@@ -17,6 +17,9 @@ class FakeGitHub:
     comment_writes: int = 0
     comment_searches: int = 0
     files: dict[tuple[str, str], str] = field(default_factory=dict)
+    permissions: dict[str, str] = field(default_factory=dict)
+    reactions: list[tuple[int, str]] = field(default_factory=list)
+    checks: dict[str, dict[str, str]] = field(default_factory=dict)
     reads: int = 0
 
     def open(self, repo: str, number: int, sha: str, **kw: object) -> PullRequest:
@@ -37,6 +40,15 @@ class FakeGitHub:
 
     def set_status(self, ref: PullRef, sha: str, context: str, report: StatusReport) -> None:
         self.statuses.append((sha, context, report))
+
+    def permission(self, ref: PullRef, login: str) -> str:
+        return self.permissions.get(login, "read")
+
+    def react(self, ref: PullRef, comment_id: int, content: str) -> None:
+        self.reactions.append((comment_id, content))
+
+    def check_results(self, ref: PullRef, sha: str, exclude_context: str) -> dict[str, str]:
+        return dict(self.checks.get(sha, {}))
 
     def read_file(self, ref: PullRef, path: str, sha: str) -> str | None:
         return self.files.get((sha, path))
@@ -92,6 +104,14 @@ class FakeCluster:
         self.calls.append(f"delete-namespace {name}")
         self.terminating.add(name)
 
+    def list_namespaces(self, label_selector: str) -> list[NamespaceInfo]:
+        key, _, value = label_selector.partition("=")
+        found = []
+        for obj in self.objects.values():
+            if obj["kind"] == "Namespace" and obj["metadata"].get("labels", {}).get(key) == value:
+                found.append(self.read_namespace(obj["metadata"]["name"]))
+        return [ns for ns in found if ns is not None]
+
     def kinds(self) -> set[str]:
         return {ObjectRef.parse(k).kind + "/" + ObjectRef.parse(k).name for k in self.objects}
 
@@ -128,3 +148,6 @@ class MemoryLedger:
 
     def put(self, key: str, value: str) -> None:
         self.data[key] = value
+
+    def delete(self, key: str) -> None:
+        self.data.pop(key, None)

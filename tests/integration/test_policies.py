@@ -1,0 +1,131 @@
+"""Fork approval, /preview commands, check gating, purge and rate limits through real webhooks.
+
+Payloads come from the GitHub emulator, are signed and posted to the real intake; a real
+Celery worker runs the tasks against the emulators and a private Redis.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+import redis
+from celery.contrib.testing.worker import start_worker
+from flask.testing import FlaskClient
+
+from app import create_app
+from preview import naming
+from preview.settings import load
+from tests.helpers import wait_for
+from webhooks.signature import sign
+from workers.celery_app import make_celery
+from workers.enqueue import Enqueuer
+
+REPO = "acme/policies"
+SECRET = "policy-secret"
+
+
+@pytest.fixture
+def intake(gh, bot_env: dict[str, str], redis_url: str, redis_db: redis.Redis):
+    gh.add_repo(REPO)
+    settings = load({**bot_env, "PREVIEWBOT_GITHUB_WEBHOOK_SECRET": SECRET})
+    app = make_celery(settings)
+    web = create_app(settings, Enqueuer(redis.Redis.from_url(redis_url), app, 600)).test_client()
+    with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+        yield web
+
+
+def deliver(web: FlaskClient, gh, event: str, action: str | None, number: int | None = None, **extra) -> dict:
+    body = json.dumps(gh.webhook_payload(event, action, REPO, number, **extra)).encode()
+    answer = web.post(
+        "/webhooks/github",
+        data=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-GitHub-Event": event,
+            "X-GitHub-Delivery": str(uuid.uuid4()),
+            "X-Hub-Signature-256": sign(body, SECRET),
+        },
+    )
+    assert answer.status_code in (200, 202), answer.json
+    return answer.json
+
+
+def applied(kube, number: int) -> str | None:
+    name = naming.namespace_name(REPO, number)
+    for ns in kube.objects("namespaces"):
+        if ns["metadata"]["name"] == name and ns.get("status", {}).get("phase") != "Terminating":
+            return ns["metadata"].get("annotations", {}).get("previewbot.io/applied-sha")
+    return None
+
+
+def last(gh, sha: str) -> dict | None:
+    found = [s for s in gh.statuses(REPO, sha) if s["context"] == "preview"]
+    return found[-1] if found else None
+
+
+def reactions(gh, number: int) -> list[str]:
+    return [r["content"] for c in gh.comments(REPO, number) for r in gh.reactions(REPO, c["id"])]
+
+
+def test_fork_needs_approval_for_each_head(intake, gh, kube) -> None:
+    sha = gh.open_pr(REPO, 31, branch="fork-topic", fork=True)["head"]["sha"]
+    deliver(intake, gh, "pull_request", "opened", 31)
+    wait_for(lambda: last(gh, sha) and last(gh, sha)["description"].startswith("Waiting for approval"), 30)
+    gh.set_permission(REPO, "visitor", "read")
+    deliver(intake, gh, "issue_comment", "created", 31, body="/preview approve", sender="visitor")
+    wait_for(lambda: "-1" in reactions(gh, 31), 30, what="refusal reaction")
+    assert applied(kube, 31) is None
+    gh.set_permission(REPO, "maintainer", "write")
+    deliver(intake, gh, "issue_comment", "created", 31, body="/preview approve", sender="maintainer")
+    wait_for(lambda: applied(kube, 31) == sha, 30, what="approved head deployed")
+    assert "+1" in reactions(gh, 31)
+    new = gh.push(REPO, 31)
+    deliver(intake, gh, "pull_request", "synchronize", 31)
+    wait_for(lambda: last(gh, new) and last(gh, new)["description"].startswith("Waiting for approval"), 30)
+    assert applied(kube, 31) == sha
+    deliver(intake, gh, "issue_comment", "created", 31, body="/preview approve", sender="maintainer")
+    wait_for(lambda: applied(kube, 31) == new, 30, what="re-approved head deployed")
+    bot_comment = [c for c in gh.comments(REPO, 31) if "previewbot:preview-comment" in c["body"]]
+    assert len(bot_comment) == 1 and "approved" in bot_comment[0]["body"]
+
+
+def test_checks_gate_the_deploy(intake, gh, kube) -> None:
+    sha = gh.open_pr(REPO, 32, branch="gated")["head"]["sha"]
+    gh.set_file(REPO, sha, ".preview.yml", "required_checks: [build]\n")
+    deliver(intake, gh, "pull_request", "opened", 32)
+    wait_for(lambda: last(gh, sha) and last(gh, sha)["description"] == "Waiting for checks: build", 30)
+    deliver(intake, gh, "check_run", "completed", 32, name="build", conclusion="failure")
+    wait_for(lambda: last(gh, sha)["description"] == "Not deployed: check build failed", 30)
+    assert last(gh, sha)["state"] == "failure"
+    assert applied(kube, 32) is None
+    deliver(intake, gh, "check_run", "completed", 32, name="build", conclusion="success")
+    wait_for(lambda: applied(kube, 32) == sha, 30, what="deployed once green")
+
+
+def test_commit_status_from_ci_releases_a_waiting_deploy(intake, gh, kube) -> None:
+    sha = gh.open_pr(REPO, 33, branch="status-gated")["head"]["sha"]
+    gh.set_file(REPO, sha, ".preview.yml", "required_checks: [ci/build]\n")
+    deliver(intake, gh, "pull_request", "opened", 33)
+    wait_for(lambda: last(gh, sha) and last(gh, sha)["description"] == "Waiting for checks: ci/build", 30)
+    deliver(intake, gh, "status", None, 33, context="ci/build", state="success")
+    wait_for(lambda: applied(kube, 33) == sha, 30, what="deployed after the status event")
+
+
+def test_losing_access_purges_previews(intake, gh, kube) -> None:
+    gh.add_installation(4242, [REPO])
+    sha = gh.open_pr(REPO, 34, branch="purged")["head"]["sha"]
+    deliver(intake, gh, "pull_request", "opened", 34)
+    wait_for(lambda: applied(kube, 34) == sha, 30)
+    deliver(intake, gh, "installation_repositories", "removed", None, installation_id=4242, repositories=[REPO])
+    wait_for(lambda: applied(kube, 34) is None, 30, what="namespace deleted")
+
+
+def test_secondary_rate_limit_is_honoured(intake, gh, kube) -> None:
+    sha = gh.open_pr(REPO, 35, branch="limited")["head"]["sha"]
+    gh.inject_fault("POST", rf"/repos/{REPO}/statuses/{sha}$", 403, count=1, retry_after=1)
+    deliver(intake, gh, "pull_request", "opened", 35)
+    wait_for(lambda: last(gh, sha) is not None, 30, what="status written after the limit")
+    limited = [r for r in gh.requests if r[0] == "POST" and r[1].endswith(f"/statuses/{sha}") and r[2] == 403]
+    assert len(limited) == 1

@@ -120,9 +120,23 @@ class GitHubClient:
     and a 401 drops the installation's token so that the retry fetches a fresh one.
     """
 
-    def __init__(self, client_for: Callable[[int | None], Github], tokens: InstallationTokens | None = None) -> None:
+    def __init__(
+        self,
+        client_for: Callable[[int | None], Github],
+        tokens: InstallationTokens | None = None,
+        budget: Callable[[PullRef], None] | None = None,
+    ) -> None:
         self._client_for = client_for
         self._tokens = tokens
+        self._budget = budget
+
+    def with_budget(self, budget: Callable[[PullRef], None]) -> GitHubClient:
+        """The same client, charging every content-creating request to ``budget`` first."""
+        return GitHubClient(self._client_for, self._tokens, budget)
+
+    def _spend(self, ref: PullRef) -> None:
+        if self._budget is not None:
+            self._budget(ref)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> GitHubClient:
@@ -164,6 +178,7 @@ class GitHubClient:
         kwargs: dict[str, str] = {"state": str(report.state), "description": report.description, "context": context}
         if report.target_url:
             kwargs["target_url"] = report.target_url
+        self._spend(ref)
         with self._repo(ref, f"setting status on {ref.repo}@{sha[:7]}") as repo:
             repo.get_commit(sha).create_status(**kwargs)
 
@@ -178,6 +193,7 @@ class GitHubClient:
             return content.decoded_content.decode("utf-8", errors="replace")
 
     def create_deployment(self, ref: PullRef, sha: str, environment: str, description: str) -> int:
+        self._spend(ref)
         with self._repo(ref, f"creating a deployment of {ref.repo}@{sha[:7]}") as repo:
             deployment = repo.create_deployment(
                 ref=sha,
@@ -196,6 +212,7 @@ class GitHubClient:
         kwargs: dict[str, Any] = {"description": description}
         if environment_url:
             kwargs["environment_url"] = environment_url
+        self._spend(ref)
         with self._repo(ref, f"updating deployment {deployment_id} of {ref.repo}") as repo:
             repo.get_deployment(deployment_id).create_status(state, **kwargs)
 
@@ -207,6 +224,7 @@ class GitHubClient:
         return None
 
     def write_comment(self, ref: PullRef, comment_id: int | None, body: str) -> int:
+        self._spend(ref)
         with self._repo(ref, f"writing the comment on {ref}") as repo:
             if comment_id is not None:
                 url = f"{repo.url}/issues/comments/{comment_id}"
@@ -225,6 +243,7 @@ class GitHubClient:
                 return "none"
 
     def react(self, ref: PullRef, comment_id: int, content: str) -> None:
+        self._spend(ref)
         with self._repo(ref, f"reacting to comment {comment_id}") as repo:
             IssueComment(repo.requester, url=f"{repo.url}/issues/comments/{comment_id}").create_reaction(content)
 

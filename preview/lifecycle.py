@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from preview import naming
@@ -46,8 +46,22 @@ def _json_config(text: str | None) -> RepoConfig:
         raise ConfigError([f"{FILE_NAME} line {exc.lineno}, column {exc.colno}: {exc.msg}"]) from None
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+ISO = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime(ISO)
+
+
+def _duration(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 @dataclass
@@ -59,7 +73,7 @@ class Lifecycle:
     renderer: Renderer
     reporter: Reporter
     settings: Settings
-    clock: Callable[[], str] = _now
+    clock: Callable[[], datetime] = _now
     #: Turns the text of ``.preview.yml`` (None when absent) into a config; raises ConfigError.
     load_config: Callable[[str | None], RepoConfig] = field(default=lambda text: _json_config(text))
 
@@ -116,6 +130,28 @@ class Lifecycle:
         number = self.memory.get(f"waiting:{repo}:{sha}")
         return int(number) if number else None
 
+    def expire(self, keep_label: str) -> list[PullRef]:
+        """Tear down previews past their ``ttl`` (unless the PR carries ``keep_label``); return them."""
+        now = _iso(self.clock())
+        expired = []
+        for ns in self.cluster.list_namespaces(f"{naming.MANAGED_BY}={naming.MANAGER}"):
+            due = ns.annotations.get(Annotations.EXPIRES_AT)
+            repo, number = ns.annotations.get(Annotations.REPO), ns.annotations.get(Annotations.PR, "")
+            if not due or due > now or ns.terminating or not repo or not number.isdigit():
+                continue
+            installation = ns.annotations.get(Annotations.INSTALLATION, "")
+            ref = PullRef(repo, int(number), int(installation) if installation.isdigit() else None)
+            try:
+                pr = self.github.get_pull(ref)
+            except PermanentError:
+                pr = None
+            if pr is not None and keep_label and keep_label in pr.labels:
+                continue
+            ttl = ns.annotations.get(Annotations.TTL, "its ttl")
+            self._teardown(ref, None, f"Preview expired after {ttl} without a new deploy")
+            expired.append(ref)
+        return expired
+
     def purge(self, repo: str) -> int:
         """Delete every preview of ``repo`` without touching GitHub (access was revoked)."""
         namespaces = self.cluster.list_namespaces(f"{naming.PREFIX}/repo={naming.label_value(repo.replace('/', '.'))}")
@@ -163,7 +199,7 @@ class Lifecycle:
         self.reporter.report(ref, head, StatusReport(State.PENDING, f"Deploying {naming.short_sha(head)}…"))
         try:
             manifests = list(self.renderer.render(self._values(pr, ns_name, config)))
-            self._apply_all(ns, ns_name, manifests, pr)
+            self._apply_all(ns, ns_name, manifests, pr, config)
         except PermanentError as exc:
             self.reporter.report(ref, head, StatusReport(State.FAILURE, f"Deploy failed: {exc}"))
             log.warning("deploy failed: %s", exc, extra=self._log_extra(ref, head))
@@ -190,14 +226,16 @@ class Lifecycle:
             return StatusReport(State.PENDING, f"Waiting for checks: {', '.join(waiting)}")
         return None
 
-    def _apply_all(self, ns: NamespaceInfo | None, ns_name: str, manifests: list[dict], pr: PullRequest) -> None:
+    def _apply_all(
+        self, ns: NamespaceInfo | None, ns_name: str, manifests: list[dict], pr: PullRequest, config: RepoConfig
+    ) -> None:
         namespace = next((m for m in manifests if m.get("kind") == "Namespace"), None)
         if namespace is None:
             raise PermanentError("templates render no Namespace")
         others = [m for m in manifests if m is not namespace]
         created_at = ns.annotations.get(Annotations.CREATED_AT) if ns else None
         if ns is None:
-            created_at = self.clock()
+            created_at = _iso(self.clock())
             self.cluster.apply(self._stamp(namespace, pr, created_at, None, None))
         inventory = sorted(ObjectRef.of(m).key() for m in others)
         for manifest in others:
@@ -205,7 +243,19 @@ class Lifecycle:
         old_inventory = json.loads(ns.annotations.get(Annotations.INVENTORY, "[]")) if ns else []
         for key in sorted(set(old_inventory) - set(inventory)):
             self.cluster.delete(ObjectRef.parse(key))
-        self.cluster.apply(self._stamp(namespace, pr, created_at or self.clock(), pr.head_sha, inventory))
+        stamped = self._stamp(namespace, pr, created_at or _iso(self.clock()), pr.head_sha, inventory)
+        expires = self._expiry(config)
+        if expires:
+            stamped["metadata"]["annotations"][Annotations.EXPIRES_AT] = expires
+            stamped["metadata"]["annotations"][Annotations.TTL] = _duration(config.ttl_seconds or 0)
+        self.cluster.apply(stamped)
+        self.reporter.set_expiry(pr.ref, expires)
+
+    def _expiry(self, config: RepoConfig) -> str | None:
+        """When a preview deployed now expires (``ttl`` in ``.preview.yml``), or None."""
+        if config.ttl_seconds is None:
+            return None
+        return _iso(self.clock() + timedelta(seconds=config.ttl_seconds))
 
     def _stamp(
         self, namespace: dict, pr: PullRequest, created_at: str, applied: str | None, inventory: list[str] | None
@@ -215,11 +265,13 @@ class Lifecycle:
         annotations = dict(meta.get("annotations") or {})
         annotations[Annotations.REPO] = pr.ref.repo
         annotations[Annotations.PR] = str(pr.ref.number)
+        if pr.ref.installation_id is not None:
+            annotations[Annotations.INSTALLATION] = str(pr.ref.installation_id)
         annotations[Annotations.HEAD_SHA] = pr.head_sha
         annotations[Annotations.CREATED_AT] = created_at
         if applied is not None:
             annotations[Annotations.APPLIED_SHA] = applied
-            annotations[Annotations.APPLIED_AT] = self.clock()
+            annotations[Annotations.APPLIED_AT] = _iso(self.clock())
         if inventory is not None:
             annotations[Annotations.INVENTORY] = json.dumps(inventory, separators=(",", ":"))
         meta["annotations"] = annotations

@@ -90,6 +90,8 @@ class Annotations:
     APPLIED_SHA = f"{PREFIX}/applied-sha"
     APPLIED_AT = f"{PREFIX}/applied-at"
     CREATED_AT = f"{PREFIX}/created-at"
+    EXPIRES_AT = f"{PREFIX}/expires-at"
+    TTL = f"{PREFIX}/ttl"
     INVENTORY = f"{PREFIX}/inventory"
     URL = f"{PREFIX}/url"
     SHA = f"{PREFIX}/sha"

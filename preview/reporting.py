@@ -124,8 +124,18 @@ class Reporter:
             return
         last = self.ledger.get(self._key("comment-view", ref, str(ref.number)))
         note = CommentView.from_json(last).note if last else None
-        self._write_comment(ref, CommentView(sha, state, description, url, self.clock(), note=note))
+        expires = self.ledger.get(self._key("expiry", ref, str(ref.number))) if state is not None else None
+        view = CommentView(sha, state, description, url, self.clock(), expires=expires, note=note)
+        self._write_comment(ref, view)
         self.ledger.put(state_key, fingerprint)
+
+    def set_expiry(self, ref: PullRef, expires: str | None) -> None:
+        """Remember when the preview expires; the comment shows it from its next update."""
+        key = self._key("expiry", ref, str(ref.number))
+        if expires:
+            self.ledger.put(key, expires)
+        else:
+            self.ledger.delete(key)
 
     def note(self, ref: PullRef, line: str) -> None:
         """Show the result of a command in the PR comment (keeping the preview's state)."""

@@ -53,8 +53,10 @@ class Settings:
     url_scheme: str = "https"
     log_level: str = "INFO"
     preview_label: str = ""
+    keep_label: str = "keep"
     deploy_drafts: bool = False
     github_write_interval: float = 1.0
+    github_writes_per_minute: int = 60
     extra: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
@@ -179,6 +181,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         ("WATCH_RESYNC_SECONDS", "watch_resync_seconds", 1),
         ("VISIBILITY_TIMEOUT_SECONDS", "visibility_timeout_seconds", 1),
         ("MAX_RETRIES", "max_retries", 0),
+        ("GITHUB_WRITES_PER_MINUTE", "github_writes_per_minute", 1),
     ):
         if raw := get(key_):
             kwargs[attr] = _int(f"PREVIEWBOT_{key_}", raw, low)
@@ -190,6 +193,8 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         kwargs["url_scheme"] = scheme
     if label := get("PREVIEW_LABEL"):
         kwargs["preview_label"] = label
+    if keep := get("KEEP_LABEL"):
+        kwargs["keep_label"] = keep
     if drafts := get("DEPLOY_DRAFTS"):
         kwargs["deploy_drafts"] = _bool("PREVIEWBOT_DEPLOY_DRAFTS", drafts)
     if interval := get("GITHUB_WRITE_INTERVAL"):

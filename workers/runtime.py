@@ -25,8 +25,10 @@ class Runtime:
     @cached_property
     def github(self):  # noqa: ANN201 - adapter type lives in integrations
         from integrations.github_client import GitHubClient
+        from workers.budget import WriteBudget
 
-        return GitHubClient.from_settings(self.settings)
+        budget = WriteBudget(self.redis, self.settings.github_writes_per_minute)
+        return GitHubClient.from_settings(self.settings).with_budget(budget)
 
     @cached_property
     def cluster(self):  # noqa: ANN201

@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from preview import naming
@@ -53,9 +53,11 @@ class Watcher:
         *,
         resync_seconds: int = 300,
         expired: type[Exception] = _NeverRaised,
+        sweep: Callable[[], object] | None = None,
     ) -> None:
         self.source = source
         self.reporter = reporter
+        self.sweep = sweep
         self.resync_seconds = resync_seconds
         self.expired = expired
         self.stopping = threading.Event()
@@ -85,6 +87,11 @@ class Watcher:
         log.info("listed %d preview deployments", len(items))
         for deployment in items:
             self.handle(deployment)
+        if self.sweep is not None:
+            try:
+                self.sweep()
+            except (TemporaryError, PermanentError) as exc:
+                log.warning("expiry sweep failed: %s", exc)
 
     def run_once(self, timeout_seconds: int) -> None:
         """List if needed, then follow the watch stream until it ends or we stop."""
@@ -142,7 +149,11 @@ def main() -> None:
     from integrations.kube import WatchExpired
 
     watcher = Watcher(
-        runtime.cluster, runtime.reporter, resync_seconds=settings.watch_resync_seconds, expired=WatchExpired
+        runtime.cluster,
+        runtime.reporter,
+        resync_seconds=settings.watch_resync_seconds,
+        expired=WatchExpired,
+        sweep=lambda: runtime.lifecycle.expire(settings.keep_label),
     )
     thread = threading.Thread(target=watcher.run, name="watch", daemon=True)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from preview import naming
@@ -12,6 +14,8 @@ from preview.reporting import Reporter
 from preview.settings import Settings
 from tests.unit.fakes import FakeCluster, FakeGitHub, FakeRenderer, MemoryLedger
 
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
 REPO = "acme/web-shop"
 REF = PullRef(REPO, 9)
 A, B = "a" * 40, "b" * 40
@@ -21,7 +25,7 @@ A, B = "a" * 40, "b" * 40
 def world() -> tuple[Lifecycle, FakeGitHub, FakeCluster, CommandRunner]:
     github, cluster = FakeGitHub(), FakeCluster()
     reporter = Reporter(github, MemoryLedger(), "preview", clock=lambda: "now")
-    lifecycle = Lifecycle(github, cluster, FakeRenderer(), reporter, Settings(), clock=lambda: "T")
+    lifecycle = Lifecycle(github, cluster, FakeRenderer(), reporter, Settings(), clock=lambda: NOW)
     github.permissions.update({"maintainer": "write", "admin": "admin", "reader": "read"})
     return lifecycle, github, cluster, CommandRunner(lifecycle, reporter)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from preview import naming
@@ -11,6 +13,8 @@ from preview.ports import PermanentError, TemporaryError
 from preview.reporting import Reporter
 from preview.settings import Settings
 from tests.unit.fakes import FakeCluster, FakeGitHub, FakeRenderer, MemoryLedger
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 REPO = "acme/web-shop"
 A, B, C = "a" * 40, "b" * 40, "c" * 40
@@ -22,7 +26,7 @@ def world() -> tuple[Lifecycle, FakeGitHub, FakeCluster, FakeRenderer]:
     github, cluster, renderer = FakeGitHub(), FakeCluster(), FakeRenderer()
     reporter = Reporter(github, MemoryLedger(), "preview")
     settings = Settings(preview_domain="preview.example.com")
-    return Lifecycle(github, cluster, renderer, reporter, settings, clock=lambda: "T"), github, cluster, renderer
+    return Lifecycle(github, cluster, renderer, reporter, settings, clock=lambda: NOW), github, cluster, renderer
 
 
 def ns_annotations(cluster: FakeCluster) -> dict[str, str]:
@@ -218,3 +222,29 @@ def test_disabled_repo_config_removes_the_preview(world) -> None:
     github.open(REPO, 7, B)
     github.files[(B, ".preview.yml")] = '{"enabled": false}'
     assert lc.sync(PullRef(REPO, 7), B) is Outcome.TORN_DOWN
+
+
+def test_ttl_expires_previews_unless_kept(world) -> None:
+    lc, github, cluster, _ = world
+    github.open(REPO, 7, A)
+    github.files[(A, ".preview.yml")] = '{"ttl": "2h"}'
+    lc.sync(PullRef(REPO, 7), A)
+    assert ns_annotations(cluster)[naming.Annotations.EXPIRES_AT] == "2026-01-01T02:00:00Z"
+    assert lc.expire("keep") == []  # not due yet
+    lc.clock = lambda: NOW + timedelta(hours=3)
+    github.open(REPO, 7, A, labels=("keep",))
+    assert lc.expire("keep") == []  # the keep label exempts it
+    assert not any(c.startswith("delete-namespace") for c in cluster.calls)
+    github.open(REPO, 7, A)
+    assert lc.expire("keep") == [PullRef(REPO, 7)]
+    assert f"delete-namespace {NS}" in cluster.calls
+    assert "expired after 2h" in github.comments[1]
+
+
+def test_expiry_is_shown_in_the_comment(world) -> None:
+    lc, github, cluster, _ = world
+    github.open(REPO, 7, A)
+    github.files[(A, ".preview.yml")] = '{"ttl": "1d"}'
+    lc.sync(PullRef(REPO, 7), A)
+    lc.reporter.report(PullRef(REPO, 7), A, StatusReport(State.SUCCESS, "Preview ready", "https://u"))
+    assert "2026-01-02T00:00:00Z" in github.comments[1]

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 USER_AGENT = "previewbot"
+TEMPLATE_SUFFIX = ".yaml.j2"
+MAX_REPO_TEMPLATES = 20
+MAX_TEMPLATE_BYTES = 64 * 1024
 
 
 def _retry_after(exc: GithubException) -> float | None:
@@ -191,6 +194,25 @@ class GitHubClient:
             if isinstance(content, list):
                 raise PermanentError(f"{path} is a directory, not a file")
             return content.decoded_content.decode("utf-8", errors="replace")
+
+    def read_templates(self, ref: PullRef, directory: str, sha: str) -> dict[str, str]:
+        found: dict[str, str] = {}
+        with self._repo(ref, f"reading templates in {directory} at {sha[:7]}") as repo:
+            try:
+                listing = repo.get_contents(directory.rstrip("/"), ref=sha)
+            except UnknownObjectException:
+                return found
+            entries = listing if isinstance(listing, list) else [listing]
+            files = [e for e in entries if e.type == "file" and e.name.endswith(TEMPLATE_SUFFIX)]
+            if len(files) > MAX_REPO_TEMPLATES:
+                raise PermanentError(f"{directory}: more than {MAX_REPO_TEMPLATES} templates")
+            for entry in files:
+                if entry.size > MAX_TEMPLATE_BYTES:
+                    raise PermanentError(f"{entry.path}: larger than {MAX_TEMPLATE_BYTES // 1024} KiB")
+                content = repo.get_contents(entry.path, ref=sha)
+                if not isinstance(content, list):
+                    found[entry.name] = content.decoded_content.decode("utf-8", errors="replace")
+        return found
 
     def create_deployment(self, ref: PullRef, sha: str, environment: str, description: str) -> int:
         self._spend(ref)

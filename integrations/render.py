@@ -10,6 +10,8 @@ from typing import Any
 
 import jinja2
 import yaml
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
 
 from preview.ports import PermanentError
 
@@ -108,24 +110,49 @@ class TemplateRenderer:
         }
         return sorted(names)
 
-    def render(self, values: dict) -> list[dict]:
-        """Render all templates with ``values``; Namespace first, then in apply order."""
+    def render(self, values: dict, extra: Mapping[str, str] | None = None) -> list[dict]:
+        """Render all templates with ``values``; Namespace first, then in apply order.
+
+        ``extra`` maps file names to template texts from the repository (``templates`` in
+        ``.preview.yml``). They run in Jinja2's sandbox, and may only add namespaced objects.
+        """
         names = self.template_names()
         if not names:
             raise RenderError(str(self.dirs[0].name or "templates"), f"no *{SUFFIX} templates found")
         found: list[dict] = []
         for name in names:
             found.extend(_enforce(name, obj, values) for obj in self._documents(name, values))
+        if extra:
+            sandbox = self._sandbox(extra)
+            for name in sorted(extra):
+                for obj in self._documents(name, values, sandbox):
+                    if isinstance(obj, dict) and (obj.get("kind") in CLUSTER_SCOPED or obj.get("kind") == "Namespace"):
+                        raise RenderError(name, f"repository templates may not create a {obj.get('kind')}")
+                    found.append(_enforce(name, obj, values))
         order = sorted(range(len(found)), key=lambda i: (_RANK.get(found[i]["kind"], len(_RANK)), i))
         return [found[i] for i in order]
 
-    def _documents(self, name: str, values: dict) -> Iterable[Any]:
+    def _sandbox(self, templates: Mapping[str, str]) -> jinja2.Environment:
+        env = SandboxedEnvironment(
+            loader=jinja2.DictLoader(dict(templates)),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        env.filters.update(self.env.filters)
+        return env
+
+    def _documents(self, name: str, values: dict, env: jinja2.Environment | None = None) -> Iterable[Any]:
         try:
-            text = self.env.get_template(name).render(values)
+            text = (env or self.env).get_template(name).render(values)
         except jinja2.UndefinedError as exc:
             raise RenderError(name, f"undefined variable: {exc.message}") from None
         except jinja2.TemplateSyntaxError as exc:
             raise RenderError(name, f"template syntax error at line {exc.lineno}: {exc.message}") from None
+        except SecurityError as exc:
+            raise RenderError(name, f"unsafe template: {exc}") from None
         except (jinja2.TemplateError, TypeError, ValueError) as exc:
             raise RenderError(name, f"cannot render: {exc}") from None
         try:

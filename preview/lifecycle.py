@@ -198,7 +198,8 @@ class Lifecycle:
             return Outcome.WAITING if hold.state is State.PENDING else Outcome.FAILED
         self.reporter.report(ref, head, StatusReport(State.PENDING, f"Deploying {naming.short_sha(head)}…"))
         try:
-            manifests = list(self.renderer.render(self._values(pr, ns_name, config)))
+            extra = self._repo_templates(pr, config)
+            manifests = list(self.renderer.render(self._values(pr, ns_name, config), extra))
             self._apply_all(ns, ns_name, manifests, pr, config)
         except PermanentError as exc:
             self.reporter.report(ref, head, StatusReport(State.FAILURE, f"Deploy failed: {exc}"))
@@ -206,6 +207,15 @@ class Lifecycle:
             return Outcome.FAILED
         log.info("preview applied", extra=self._log_extra(ref, head))
         return Outcome.DEPLOYED
+
+    def _repo_templates(self, pr: PullRequest, config: RepoConfig) -> dict[str, str] | None:
+        """The repository's own templates (``templates`` in ``.preview.yml``) at the head commit."""
+        if not config.templates:
+            return None
+        found = self.github.read_templates(pr.ref, config.templates, pr.head_sha)
+        if not found:
+            raise PermanentError(f"templates: no *.yaml.j2 files in {config.templates} at {pr.head_sha[:7]}")
+        return found
 
     def _hold(self, pr: PullRequest, config: RepoConfig) -> StatusReport | None:
         """A reason not to deploy the head yet: an unapproved fork, or required checks not green."""

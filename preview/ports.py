@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from preview.models import NamespaceInfo, ObjectRef, PullRef, PullRequest, StatusReport
@@ -39,6 +39,10 @@ class GitHubPort(Protocol):
 
     def read_file(self, ref: PullRef, path: str, sha: str) -> str | None:
         """The text of ``path`` at commit ``sha``; None when the file does not exist."""
+        ...
+
+    def read_templates(self, ref: PullRef, directory: str, sha: str) -> dict[str, str]:
+        """``*.yaml.j2`` files of ``directory`` at ``sha`` by file name (empty when none)."""
         ...
 
     def create_deployment(self, ref: PullRef, sha: str, environment: str, description: str) -> int:
@@ -79,7 +83,9 @@ class ClusterPort(Protocol):
 class Renderer(Protocol):
     """Turns a preview's values into Kubernetes manifests."""
 
-    def render(self, values: dict) -> Sequence[dict]: ...
+    def render(self, values: dict, extra: Mapping[str, str] | None = None) -> Sequence[dict]:
+        """Manifests from the built-in templates plus ``extra`` (file name → template text from the repo)."""
+        ...
 
 
 class ReportLedger(Protocol):

@@ -129,3 +129,35 @@ def test_secondary_rate_limit_is_honoured(intake, gh, kube) -> None:
     wait_for(lambda: last(gh, sha) is not None, 30, what="status written after the limit")
     limited = [r for r in gh.requests if r[0] == "POST" and r[1].endswith(f"/statuses/{sha}") and r[2] == 403]
     assert len(limited) == 1
+
+
+def test_repository_templates_are_applied_from_the_head_commit(intake, gh, kube) -> None:
+    sha = gh.open_pr(REPO, 36, branch="own-templates")["head"]["sha"]
+    gh.set_file(REPO, sha, ".preview.yml", "templates: deploy/preview\nreplicas: 2\n")
+    gh.set_file(
+        REPO,
+        sha,
+        "deploy/preview/cache.yaml.j2",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cache-settings\ndata:\n  sha: {{ sha | yaml }}\n",
+    )
+    deliver(intake, gh, "pull_request", "opened", 36)
+    wait_for(lambda: applied(kube, 36) == sha, 30, what="deployed")
+    ns = naming.namespace_name(REPO, 36)
+    (extra,) = [c for c in kube.objects("configmaps", ns) if c["metadata"]["name"] == "cache-settings"]
+    assert extra["data"] == {"sha": sha}
+    (deployment,) = kube.objects("deployments", ns)
+    assert deployment["spec"]["replicas"] == 2
+
+
+def test_invalid_preview_yml_is_reported_field_by_field(intake, gh, kube) -> None:
+    sha = gh.open_pr(REPO, 37, branch="bad-config")["head"]["sha"]
+    gh.set_file(REPO, sha, ".preview.yml", "port: http\nreplicas: 50\ncolour: blue\n")
+    deliver(intake, gh, "pull_request", "opened", 37)
+    wait_for(lambda: last(gh, sha) is not None, 30)
+    status = last(gh, sha)
+    assert status["state"] == "failure"
+    assert status["description"].startswith("Invalid .preview.yml: port:")
+    (comment,) = [c for c in gh.comments(REPO, 37) if "previewbot:preview-comment" in c["body"]]
+    for field in ("port:", "replicas:", "colour:"):
+        assert field in comment["body"]
+    assert applied(kube, 37) is None

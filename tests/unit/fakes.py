@@ -53,6 +53,14 @@ class FakeGitHub:
     def read_file(self, ref: PullRef, path: str, sha: str) -> str | None:
         return self.files.get((sha, path))
 
+    def read_templates(self, ref: PullRef, directory: str, sha: str) -> dict[str, str]:
+        prefix = directory.rstrip("/") + "/"
+        return {
+            path.removeprefix(prefix): text
+            for (at, path), text in self.files.items()
+            if at == sha and path.startswith(prefix) and path.endswith(".yaml.j2")
+        }
+
     def create_deployment(self, ref: PullRef, sha: str, environment: str, description: str) -> int:
         self.deployments.append({"sha": sha, "environment": environment, "statuses": []})
         return len(self.deployments)
@@ -122,7 +130,7 @@ class FakeRenderer:
     def __init__(self) -> None:
         self.extra: list[str] = []
 
-    def render(self, values: dict) -> list[dict]:
+    def render(self, values: dict, extra: dict[str, str] | None = None) -> list[dict]:
         ns = values["namespace"]
         meta = {"labels": values["labels"], "namespace": ns}
         out = [

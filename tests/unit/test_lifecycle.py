@@ -140,7 +140,7 @@ def test_terminating_namespace_is_retried_later(world) -> None:
 def test_render_error_reports_failure(world) -> None:
     lc, github, cluster, renderer = world
 
-    def broken(values: dict) -> list[dict]:
+    def broken(values: dict, extra: dict | None = None) -> list[dict]:
         raise PermanentError("template 30-deployment.yaml.j2: 'nope' is undefined")
 
     renderer.render = broken  # type: ignore[method-assign]
@@ -197,7 +197,7 @@ def test_repo_config_shapes_the_preview(world) -> None:
     github.files[(A, ".preview.yml")] = '{"image": "ghcr.io/{owner}/{repo}:{short_sha}", "replicas": 2}'
     seen: list[dict] = []
     render = lc.renderer.render
-    lc.renderer.render = lambda values: seen.append(values) or render(values)  # type: ignore[method-assign]
+    lc.renderer.render = lambda values, extra=None: seen.append(values) or render(values, extra)  # type: ignore[method-assign]
     assert lc.sync(PullRef(REPO, 7), A) is Outcome.DEPLOYED
     assert seen[0]["image"] == "ghcr.io/acme/web-shop:aaaaaaa"
     assert seen[0]["replicas"] == 2

@@ -287,3 +287,33 @@ def test_no_templates_is_an_error(tmp_path: Path) -> None:
 )
 def test_yaml_filter_round_trips(value: object) -> None:
     assert yaml.safe_load(f"key: {to_yaml(value)}\n") == {"key": value}
+
+
+def test_repository_templates_add_namespaced_objects(renderer: TemplateRenderer) -> None:
+    extra = {
+        "worker.yaml.j2": (
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: elsewhere\n"
+            "data:\n  pr: {{ number | string | yaml }}\n"
+        )
+    }
+    objects = renderer.render(make_values(), extra)
+    (added,) = [o for o in objects if o["metadata"]["name"] == "extra"]
+    assert added["metadata"]["namespace"] == make_values()["namespace"]  # forced into the preview
+    assert added["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "previewbot"
+    assert added["data"] == {"pr": str(NUMBER)}
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ namespace }}\n", "may not create a Namespace"),
+        (
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: x\n",
+            "may not create a ClusterRole",
+        ),
+        ("{{ ''.__class__.__mro__[1].__subclasses__() }}", "unsafe template"),
+    ],
+)
+def test_repository_templates_are_confined(renderer: TemplateRenderer, text: str, problem: str) -> None:
+    with pytest.raises(RenderError, match=problem):
+        renderer.render(make_values(), {"evil.yaml.j2": text})

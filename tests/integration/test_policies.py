@@ -161,3 +161,28 @@ def test_invalid_preview_yml_is_reported_field_by_field(intake, gh, kube) -> Non
     for field in ("port:", "replicas:", "colour:"):
         assert field in comment["body"]
     assert applied(kube, 37) is None
+
+
+def test_label_and_draft_policies(gh, kube, bot_env, redis_url, redis_db) -> None:
+    gh.add_repo(REPO)
+    env = {**bot_env, "PREVIEWBOT_GITHUB_WEBHOOK_SECRET": SECRET, "PREVIEWBOT_PREVIEW_LABEL": "preview"}
+    settings = load(env)
+    app = make_celery(settings)
+    web = create_app(settings, Enqueuer(redis.Redis.from_url(redis_url), app, 600)).test_client()
+    with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+        sha = gh.open_pr(REPO, 38, branch="labelled", draft=True)["head"]["sha"]
+        deliver(web, gh, "pull_request", "opened", 38)
+        gh.set_labels(REPO, 38, ["preview"])
+        deliver(web, gh, "pull_request", "labeled", 38, label="preview")
+        gh.set_draft(REPO, 38, False)
+        deliver(web, gh, "pull_request", "ready_for_review", 38)
+        wait_for(lambda: applied(kube, 38) == sha, 30, what="deployed once labelled and ready")
+        gh.set_labels(REPO, 38, [])
+        deliver(web, gh, "pull_request", "unlabeled", 38, label="preview")
+        wait_for(lambda: applied(kube, 38) is None, 30, what="removed with the label")
+        gh.set_labels(REPO, 38, ["preview"])
+        deliver(web, gh, "pull_request", "labeled", 38, label="preview")
+        wait_for(lambda: applied(kube, 38) == sha, 30, what="back with the label")
+        gh.set_draft(REPO, 38, True)
+        deliver(web, gh, "pull_request", "converted_to_draft", 38)
+        wait_for(lambda: applied(kube, 38) is None, 30, what="removed as a draft")

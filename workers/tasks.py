@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from celery import Celery, Task
 from redis.exceptions import LockError
@@ -20,21 +21,34 @@ log = logging.getLogger(__name__)
 LOCK_BUSY_DELAY = 1.0
 
 
+@dataclass(frozen=True)
+class Job:
+    """The plain values every task receives (:meth:`preview.models.Command.as_message` plus ``failures``)."""
+
+    repo: str
+    number: int
+    installation_id: int | None = None
+    sha: str | None = None
+    delivery_id: str = ""
+    failures: int = 0
+    comment_id: int = 0
+    author: str = ""
+    text: str = ""
+
+    @property
+    def ref(self) -> PullRef:
+        return PullRef(self.repo, self.number, self.installation_id)
+
+
 def backoff(failures: int, cap: float = 300.0) -> float:
     """Exponential backoff with full jitter: 2, 4, 8 … seconds, at most ``cap``."""
     return random.uniform(0.5, 1.0) * min(cap, 2.0 ** (failures + 1))
 
 
-def _run(
-    task: Task,
-    runtime: Runtime,
-    action: Callable[[Lifecycle, PullRef, str | None], Outcome | str],
-    ref: PullRef,
-    sha: str | None,
-    delivery_id: str,
-    failures: int,
-) -> str:
-    extra = {"delivery": delivery_id, "repo": ref.repo, "pr": ref.number, "sha": sha, "task": task.name}
+def _run(task: Task, runtime: Runtime, job: Job, action: Callable[[Lifecycle], Outcome | str]) -> str:
+    """Run ``action`` under the PR's lock; retry transient failures with backoff, report giving up."""
+    ref, sha = job.ref, job.sha
+    extra = {"delivery": job.delivery_id, "repo": ref.repo, "pr": ref.number, "sha": sha, "task": task.name}
     lock = runtime.redis.lock(
         f"previewbot:lock:{ref.repo}#{ref.number}", timeout=runtime.settings.lock_ttl_seconds, blocking=False
     )
@@ -42,20 +56,19 @@ def _run(
         log.info("another worker holds this PR; retrying shortly", extra=extra)
         raise task.retry(countdown=LOCK_BUSY_DELAY + random.random(), max_retries=None)
     try:
-        outcome = action(runtime.lifecycle, ref, sha)
+        outcome = action(runtime.lifecycle)
         log.info("done: %s", outcome, extra=extra)
         return str(outcome)
     except TemporaryError as exc:
-        if failures >= runtime.settings.max_retries:
-            log.error("giving up after %d attempts: %s", failures + 1, exc, extra=extra)
+        if job.failures >= runtime.settings.max_retries:
+            log.error("giving up after %d attempts: %s", job.failures + 1, exc, extra=extra)
             if sha:
-                runtime.reporter.report(
-                    ref, sha, StatusReport(State.FAILURE, f"Gave up after {failures + 1} attempts: {exc}")
-                )
+                report = StatusReport(State.FAILURE, f"Gave up after {job.failures + 1} attempts: {exc}")
+                runtime.reporter.report(ref, sha, report)
             return "gave-up"
-        delay = exc.delay if exc.delay is not None else backoff(failures)
+        delay = exc.delay if exc.delay is not None else backoff(job.failures)
         log.warning("temporary failure, retry in %.1fs: %s", delay, exc, extra=extra)
-        kwargs = {**task.request.kwargs, "failures": failures + 1}
+        kwargs = {**task.request.kwargs, "failures": job.failures + 1}
         raise task.retry(countdown=delay, kwargs=kwargs, max_retries=None) from None
     except PermanentError as exc:
         log.error("permanent failure: %s", exc, extra=extra)
@@ -68,97 +81,48 @@ def _run(
 
 
 def register(app: Celery, runtime: Runtime) -> None:
-    """Define previewbot's tasks on ``app``.
-
-    Every task takes the plain values of :meth:`preview.models.Command.as_message` (plus
-    ``failures``, the count of transient failures so far).
-    """
+    """Define previewbot's tasks on ``app``; each takes the keyword arguments of :class:`Job`."""
 
     def task(name: str) -> Callable:
         return app.task(bind=True, name=f"previewbot.{name}", acks_late=True, shared=False)
 
     @task("sync_preview")
-    def sync_preview(
-        self: Task,
-        repo: str,
-        number: int,
-        installation_id: int | None = None,
-        sha: str | None = None,
-        delivery_id: str = "",
-        failures: int = 0,
-    ) -> str:
-        """Deploy or update the PR's preview at its current head (tears down if closed)."""
-        ref = PullRef(repo, number, installation_id)
-        return _run(self, runtime, lambda lc, r, s: lc.sync(r, s), ref, sha, delivery_id, failures)
+    def sync_preview(self: Task, **message: object) -> str:
+        """Deploy or update the PR's preview at its current head (tears down if it gets none)."""
+        job = Job(**message)  # type: ignore[arg-type]
+        return _run(self, runtime, job, lambda lc: lc.sync(job.ref, job.sha))
 
     @task("teardown_preview")
-    def teardown_preview(
-        self: Task,
-        repo: str,
-        number: int,
-        installation_id: int | None = None,
-        sha: str | None = None,
-        delivery_id: str = "",
-        failures: int = 0,
-    ) -> str:
+    def teardown_preview(self: Task, **message: object) -> str:
         """Delete the PR's preview (re-deploys instead if the PR was reopened meanwhile)."""
-        ref = PullRef(repo, number, installation_id)
-        return _run(self, runtime, lambda lc, r, s: lc.teardown(r, s), ref, sha, delivery_id, failures)
+        job = Job(**message)  # type: ignore[arg-type]
+        return _run(self, runtime, job, lambda lc: lc.teardown(job.ref, job.sha))
 
     @task("run_command")
-    def run_command(
-        self: Task,
-        repo: str,
-        number: int,
-        installation_id: int | None = None,
-        sha: str | None = None,
-        delivery_id: str = "",
-        failures: int = 0,
-        comment_id: int = 0,
-        author: str = "",
-        text: str = "",
-    ) -> str:
+    def run_command(self: Task, **message: object) -> str:
         """Run a ``/preview`` command from a PR comment."""
-        ref = PullRef(repo, number, installation_id)
-
-        def action(lc: Lifecycle, r: PullRef, _sha: str | None) -> str:
-            return CommandRunner(lc, runtime.reporter).run(r, comment_id, author, text)
-
-        return _run(self, runtime, action, ref, sha, delivery_id, failures)
+        job = Job(**message)  # type: ignore[arg-type]
+        runner = CommandRunner(runtime.lifecycle, runtime.reporter)
+        return _run(self, runtime, job, lambda _lc: runner.run(job.ref, job.comment_id, job.author, job.text))
 
     @task("checks_finished")
-    def checks_finished(
-        self: Task,
-        repo: str,
-        number: int,
-        installation_id: int | None = None,
-        sha: str | None = None,
-        delivery_id: str = "",
-        failures: int = 0,
-    ) -> str:
+    def checks_finished(self: Task, **message: object) -> str:
         """A check or status finished on ``sha``: re-sync the PR whose deploy waits for it, if any."""
-        waiting = runtime.lifecycle.waiting_pull(repo, sha) if sha else None
+        job = Job(**message)  # type: ignore[arg-type]
+        waiting = runtime.lifecycle.waiting_pull(job.repo, job.sha) if job.sha else None
         if waiting is None:
             return "not-waiting"
-        ref = PullRef(repo, waiting, installation_id)
-        return _run(self, runtime, lambda lc, r, s: lc.sync(r, s), ref, sha, delivery_id, failures)
+        job = Job(**{**message, "number": waiting})  # type: ignore[arg-type]
+        return _run(self, runtime, job, lambda lc: lc.sync(job.ref, job.sha))
 
     @task("purge_repositories")
-    def purge_repositories(
-        self: Task,
-        repo: str,
-        number: int = 0,
-        installation_id: int | None = None,
-        sha: str | None = None,
-        delivery_id: str = "",
-        failures: int = 0,
-    ) -> str:
+    def purge_repositories(self: Task, **message: object) -> str:
         """The App lost access to these (comma-separated) repositories: delete their previews."""
+        job = Job(**message)  # type: ignore[arg-type]
         try:
-            count = sum(runtime.lifecycle.purge(name) for name in repo.split(",") if name)
+            count = sum(runtime.lifecycle.purge(name) for name in job.repo.split(",") if name)
         except TemporaryError as exc:
-            raise self.retry(
-                countdown=exc.delay or backoff(failures), max_retries=runtime.settings.max_retries
-            ) from None
-        log.info("purged %d previews", count, extra={"delivery": delivery_id, "repo": repo})
+            delay = exc.delay or backoff(job.failures)
+            raise self.retry(countdown=delay, max_retries=runtime.settings.max_retries) from None
+        log.info("purged %d previews", count, extra={"delivery": job.delivery_id, "repo": job.repo})
         return f"purged {count}"

@@ -90,6 +90,9 @@ class Demo:
                 raise SystemExit("demo: the preview namespace was not deleted")
             time.sleep(0.2)
         print(f"  namespace {naming.namespace_name(self.repo, number)} deleted")
+        for comment in self.call("GET", f"/comments/{self.repo}/{number}"):
+            print("  the PR comment now reads:")
+            print("\n".join(f"    {line}" for line in comment["body"].splitlines() if not line.startswith("<!--")))
         ok = first == second == "success"
         print("demo passed" if ok else "demo failed")
         return 0 if ok else 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -75,13 +75,15 @@ class Lifecycle:
     settings: Settings
     clock: Callable[[], datetime] = _now
     #: Turns the text of ``.preview.yml`` (None when absent) into a config; raises ConfigError.
-    load_config: Callable[[str | None], RepoConfig] = field(default=lambda text: _json_config(text))
+    load_config: Callable[[str | None], RepoConfig] = _json_config
 
     # -- entry points -------------------------------------------------------------------------
 
     def sync(self, ref: PullRef, hint_sha: str | None = None, *, force: bool = False) -> Outcome:
         """Deploy the PR's current head (re-apply it with ``force``), or tear down if it gets no preview."""
-        pr = self.github.get_pull(ref)
+        return self._converge(self.github.get_pull(ref), hint_sha, force=force)
+
+    def _converge(self, pr: PullRequest, hint_sha: str | None, *, force: bool = False) -> Outcome:
         if not pr.is_open:
             return self._teardown(pr.ref, hint_sha, "Preview removed: pull request closed")
         if (why := self.ineligible(pr)) is not None:
@@ -123,7 +125,7 @@ class Lifecycle:
         """``/preview approve``: allow the PR's current head (and only it) to deploy."""
         pr = self.github.get_pull(ref)
         self.memory.put(self._flag("approved", ref), pr.head_sha)
-        return pr.head_sha, self.sync(ref, pr.head_sha)
+        return pr.head_sha, self._converge(pr, pr.head_sha)
 
     def waiting_pull(self, repo: str, sha: str) -> int | None:
         """The PR whose deploy of ``sha`` waits for checks, if any."""

@@ -9,8 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from integrations.github_auth import InstallationTokens
 from integrations.github_client import GitHubClient
@@ -18,28 +16,16 @@ from preview.models import PullRef, State, StatusReport
 from preview.ports import PermanentError, TemporaryError
 from preview.settings import Secret, Settings
 from sandbox.github import GitHubEmulator
+from tests.helpers import rsa_keypair
 
 APP_ID = 4242
 WEB, API, OTHER = "acme/web", "globex/api", "initech/site"
 
 
-def _keypair() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
-
-
 @pytest.fixture(scope="module")
 def keys() -> tuple[str, str]:
     """The App's private and public PEM."""
-    return _keypair()
+    return rsa_keypair()
 
 
 @pytest.fixture
@@ -156,7 +142,7 @@ def test_enterprise_base_url(emulator: GitHubEmulator, keys: tuple[str, str]) ->
 
 
 def test_wrong_private_key_is_permanent_and_quiet(emulator: GitHubEmulator) -> None:
-    wrong = _keypair()[0]
+    wrong = rsa_keypair()[0]
     tokens = InstallationTokens(APP_ID, wrong, emulator.url)
     with pytest.raises(PermanentError, match="401") as caught:
         tokens.token(7)

@@ -24,10 +24,9 @@ _names = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def emu() -> Iterator[KubeEmulator]:
-    emulator = KubeEmulator(speed=20).start()
-    yield emulator
-    emulator.stop()
+def emu(kube: KubeEmulator) -> KubeEmulator:
+    """The shared module-scoped emulator (``kube`` in tests/conftest.py)."""
+    return kube
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,9 @@ from collections.abc import Iterator
 
 import github
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sandbox.github import GitHubEmulator
+from tests.helpers import rsa_keypair
 
 TOKEN = "ghp_testtoken"
 REPO = "acme/web"
@@ -21,16 +20,7 @@ FAST = {"seconds_between_requests": 0, "seconds_between_writes": 0}
 @pytest.fixture(scope="session")
 def rsa_keys() -> tuple[str, str]:
     """(private PEM, public PEM) of a throwaway App key."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
+    return rsa_keypair()
 
 
 @pytest.fixture

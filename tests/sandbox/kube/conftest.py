@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import kubernetes
@@ -28,10 +28,9 @@ class Clients:
 
 
 @pytest.fixture(scope="module")
-def emu() -> Iterator[KubeEmulator]:
-    emulator = KubeEmulator(speed=20).start()
-    yield emulator
-    emulator.stop()
+def emu(kube: KubeEmulator) -> KubeEmulator:
+    """The shared module-scoped emulator (``kube`` in tests/conftest.py)."""
+    return kube
 
 
 @pytest.fixture(scope="module")

@@ -107,6 +107,18 @@ def start_sandbox(env: dict[str, str], web_port: int) -> dict[str, str]:
     return info
 
 
+def pin_local_bind(env: dict[str, str]) -> int:
+    """Resolve the web bind for ``make run`` and return its port.
+
+    ``PORT`` only picks the port here: it becomes ``PREVIEWBOT_BIND=127.0.0.1:$PORT`` unless
+    ``PREVIEWBOT_BIND`` is set, and is removed so the Procfile's ``web`` line (where ``PORT`` means
+    0.0.0.0, as on Heroku) keeps to that address.
+    """
+    web_port = int(env.pop("PORT", "") or "8000")
+    env.setdefault("PREVIEWBOT_BIND", f"127.0.0.1:{web_port}")
+    return web_port
+
+
 def read_procfile(path: Path) -> list[tuple[str, str]]:
     entries = []
     for line in path.read_text().splitlines():
@@ -134,8 +146,7 @@ def main() -> None:
             "or neither for sandbox mode"
         )
     redis_proc = ensure_redis(env)
-    web_port = int(env.get("PORT", "8000"))
-    env["PREVIEWBOT_BIND"] = env.get("PREVIEWBOT_BIND", f"127.0.0.1:{web_port}")
+    web_port = pin_local_bind(env)
     if not has_github:
         print("mode      sandbox (no GitHub credentials or kubeconfig configured)")
         info = start_sandbox(env, web_port)

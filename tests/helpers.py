@@ -11,7 +11,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = ROOT.parent / "shared" / "reference" / "github"
+REFERENCE = ROOT / "sandbox" / "github" / "reference_data"
 EXAMPLES = REFERENCE / "webhooks" / "examples"
 
 

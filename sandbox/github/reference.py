@@ -1,4 +1,4 @@
-"""Locate and load the official GitHub reference material at run time."""
+"""Locate and load the official GitHub reference material shipped in ``reference_data/``."""
 
 from __future__ import annotations
 
@@ -9,17 +9,14 @@ from functools import lru_cache
 from pathlib import Path
 
 ENV_VAR = "PREVIEWBOT_GITHUB_REFERENCE"
+DEFAULT_DIR = Path(__file__).resolve().parent / "reference_data"
 log = logging.getLogger(__name__)
 
 
 def reference_dir() -> Path | None:
-    """The reference folder, or None when it is not available."""
+    """The reference folder (``$PREVIEWBOT_GITHUB_REFERENCE`` or the in-package copy), or None when absent."""
     env = os.environ.get(ENV_VAR)
-    if env:
-        path = Path(env)
-    else:
-        project_root = Path(__file__).resolve().parents[2]
-        path = project_root.parent / "shared" / "reference" / "github"
+    path = Path(env) if env else DEFAULT_DIR
     return path if path.is_dir() else None
 
 

@@ -117,7 +117,7 @@ _cached: OpenAPISchemas | None = None
 
 
 def load() -> OpenAPISchemas:
-    """Schemas from the reference folder (shared); warns once when it is absent."""
+    """Schemas from the reference folder; warns once when it is absent."""
     global _cached
     if _cached is None:
         doc = reference.openapi()

@@ -196,7 +196,7 @@ class Lifecycle:
         if not config.enabled:
             return self._teardown(ref, hint_sha, f"Preview removed: disabled in {FILE_NAME}")
         if (hold := self._hold(pr, config)) is not None:
-            self.reporter.report(ref, head, hold)
+            self.reporter.report(ref, head, hold, hold=True)
             return Outcome.WAITING if hold.state is State.PENDING else Outcome.FAILED
         self.reporter.report(ref, head, StatusReport(State.PENDING, f"Deploying {naming.short_sha(head)}…"))
         try:

@@ -1,25 +1,31 @@
-"""Everything previewbot shows on GitHub, written only when it changes.
+"""Everything previewbot shows on GitHub, reconciled together and written only when it changes.
 
-One reconciliation writes three things from the same state: the commit status (per SHA),
-a GitHub Deployment status (the "View deployment" button) and the single PR comment. A
-ledger remembers what was written last, so the same status, deployment status or comment
-is never written twice in a row, across restarts.
+One reconciliation brings three things to the same state: the commit status (per SHA), a
+GitHub Deployment status (the "View deployment" button) and the single PR comment. A ledger
+remembers what was written last, so nothing is written twice in a row, across restarts; and
+each of the three is compared on every reconciliation, so one that lags (a failed write) is
+repaired by the next. Every wanted state goes to an outbox first and leaves it only once it
+is shown: a write that fails is deferred (and drained later), never dropped.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from preview.comment import MARKER, CommentView, render
+from preview.intents import Intent, MemoryOutbox, Op, Outbox, PendingIndex
 from preview.models import PullRef, State, StatusReport
-from preview.ports import GitHubPort, ReportLedger
+from preview.ports import GitHubPort, PermanentError, ReportLedger, TemporaryError
 
 log = logging.getLogger(__name__)
 
 MAX_DESCRIPTION = 140
+FINAL = frozenset({State.SUCCESS, State.FAILURE, State.ERROR})
 
 #: Commit status state → deployment status state.
 DEPLOYMENT_STATE = {
@@ -39,14 +45,31 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def pending_member(ref: PullRef, sha: str) -> str:
+    """The pending-index entry of one commit."""
+    return json.dumps([ref.repo, ref.number, sha, ref.installation_id], separators=(",", ":"))
+
+
+def parse_member(member: str) -> tuple[PullRef, str] | None:
+    """Inverse of :func:`pending_member`; None for an entry that is not one."""
+    try:
+        repo, number, sha, installation = json.loads(member)
+        return PullRef(str(repo), int(number), int(installation) if installation is not None else None), str(sha)
+    except (ValueError, TypeError):
+        return None
+
+
 @dataclass
 class Reporter:
-    """Deduplicating writer of statuses, deployments and the PR comment."""
+    """Deduplicating, deferring writer of statuses, deployments and the PR comment."""
 
     github: GitHubPort
     ledger: ReportLedger
     context: str
     clock: Callable[[], str] = field(default=_now)
+    outbox: Outbox = field(default_factory=MemoryOutbox)
+    pending: PendingIndex | None = None
+    now: Callable[[], float] = field(default=time.time)
 
     def environment(self, ref: PullRef) -> str:
         return f"{self.context}/pr-{ref.number}"
@@ -60,32 +83,111 @@ class Reporter:
 
     # -- public ---------------------------------------------------------------------------------
 
-    def report(self, ref: PullRef, sha: str, report: StatusReport) -> bool:
-        """Show ``report`` for ``sha`` as the PR's current preview; True if the status changed."""
-        if not self._status(ref, sha, report):
-            return False
-        self._deployment(ref, sha, report)
-        self._comment(ref, sha, report.state, report.description, report.target_url)
-        return True
+    def report(
+        self, ref: PullRef, sha: str, report: StatusReport, *, observed: bool = False, hold: bool = False
+    ) -> bool:
+        """Show ``report`` for ``sha`` as the PR's current preview; True if the status changed.
+
+        ``observed`` reports come from the watcher and never move a finished commit back to
+        pending; the lifecycle's own decisions may (the same commit is being rolled out again).
+        ``hold`` marks a pending state that waits on people (approval, checks), not on a rollout.
+        """
+        return self.submit(Intent.of(Op.OBSERVE if observed else Op.DECIDE, ref, sha, report, self.now(), hold=hold))
 
     def resolve_pending(self, ref: PullRef, sha: str, description: str) -> bool:
         """Close a status left pending on an older ``sha`` (never touches a finished one)."""
         if self.last_state(ref, sha) is not State.PENDING:
             return False
-        report = StatusReport(State.ERROR, description)
-        self._status(ref, sha, report)
-        self._deployment(ref, sha, report)
-        return True
+        return self.submit(Intent.of(Op.RESOLVE, ref, sha, StatusReport(State.ERROR, description), self.now()))
 
     def removed(self, ref: PullRef, sha: str, description: str) -> None:
         """The preview of ``sha`` was torn down: resolve pending, deactivate, say so in the comment."""
-        self.resolve_pending(ref, sha, description)
-        self._deployment(ref, sha, StatusReport(State.ERROR, description))
-        self._comment(ref, sha, None, description, None)
+        self.submit(Intent.of(Op.REMOVED, ref, sha, StatusReport(State.ERROR, description), self.now()))
 
-    # -- the three writes ------------------------------------------------------------------------
+    def submit(self, intent: Intent, *, attempt: bool = True) -> bool:
+        """Record ``intent`` in the outbox, then (with ``attempt``) show it; a failed write stays deferred."""
+        value = intent.to_json()
+        self.outbox.put(intent.key, value)
+        return bool(attempt and self._attempt(intent, value))
 
-    def _status(self, ref: PullRef, sha: str, report: StatusReport) -> bool:
+    def drain(self, limit: int = 100) -> int:
+        """Show deferred intents; returns how many changed a status.
+
+        After a temporary failure the installation's remaining intents wait for the next drain.
+        """
+        shown, blocked = 0, set()
+        for key, value in self.outbox.items(limit):
+            try:
+                intent = Intent.from_json(value)
+            except (ValueError, TypeError, KeyError):
+                log.warning("dropping a malformed outbox entry %r", key)
+                self.outbox.done(key, value)
+                continue
+            owner = intent.installation_id or intent.repo.split("/", 1)[0]
+            if owner in blocked:
+                continue
+            result = self._attempt(intent, value)
+            if result is None:
+                blocked.add(owner)
+            elif result:
+                shown += 1
+        return shown
+
+    def _attempt(self, intent: Intent, value: str) -> bool | None:
+        """Apply one intent: True if the status changed, None if it stays deferred."""
+        extra = {"repo": intent.repo, "pr": intent.number, "sha": intent.sha}
+        try:
+            changed = self._apply(intent)
+        except TemporaryError as exc:
+            log.warning("GitHub write deferred (%s): %s", intent.state, exc, extra=extra)
+            return None
+        except PermanentError as exc:
+            log.error("GitHub write dropped: %s", exc, extra=extra)
+            changed = False
+        self.outbox.done(intent.key, value)
+        return changed
+
+    # -- reconciliation --------------------------------------------------------------------------
+
+    def _apply(self, intent: Intent) -> bool:
+        ref, sha, report = intent.ref, intent.sha, intent.report
+        if intent.op in (Op.RESOLVE, Op.REMOVED):
+            was_pending = self.last_state(ref, sha) is State.PENDING
+            if intent.op is Op.RESOLVE and not was_pending:
+                return False  # finished meanwhile: nothing to resolve
+            changed = was_pending and self._status(ref, sha, report, hold=False)
+            self._deployment(ref, sha, report)
+            if intent.op is Op.REMOVED:
+                self._comment(ref, sha, None, report.description, None)
+            return changed
+        if intent.op is Op.DECIDE:
+            self._claim(ref, sha, intent.at)
+        elif (last := self.last_state(ref, sha)) is State.ERROR or (report.state is State.PENDING and last in FINAL):
+            return False  # the watcher never moves a finished commit back, nor revives a removed one
+        changed = self._status(ref, sha, report, hold=intent.hold)
+        self._deployment(ref, sha, report)
+        if self._is_current(ref, sha):
+            self._comment(ref, sha, report.state, report.description, report.target_url)
+        return changed
+
+    def _claim(self, ref: PullRef, sha: str, at: float) -> None:
+        """Make ``sha`` the commit the PR comment follows, unless a newer decision named another."""
+        key = self._key("current", ref, str(ref.number))
+        known = self.ledger.get(key)
+        if known:
+            _, _, when = known.partition("@")
+            try:
+                if float(when) > at:
+                    return
+            except ValueError:
+                pass
+        self.ledger.put(key, f"{sha}@{at}")
+
+    def _is_current(self, ref: PullRef, sha: str) -> bool:
+        known = self.ledger.get(self._key("current", ref, str(ref.number)))
+        return not known or known.split("@", 1)[0] == sha
+
+    def _status(self, ref: PullRef, sha: str, report: StatusReport, *, hold: bool) -> bool:
         report = StatusReport(report.state, clip(report.description), report.target_url)
         key = self._key("status", ref, sha)
         fingerprint = report.fingerprint()
@@ -93,6 +195,12 @@ class Reporter:
             return False
         self.github.set_status(ref, sha, self.context, report)
         self.ledger.put(key, fingerprint)
+        if self.pending is not None:
+            member = pending_member(ref, sha)
+            if report.state is State.PENDING and not hold:
+                self.pending.mark(member, self.now())
+            else:
+                self.pending.clear(member)
         log.info(
             "status %s %s", report.state, report.description, extra={"repo": ref.repo, "pr": ref.number, "sha": sha}
         )

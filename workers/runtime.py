@@ -20,7 +20,9 @@ class Runtime:
 
     @cached_property
     def redis(self) -> Redis:
-        return Redis.from_url(self.settings.redis_url, socket_timeout=10, socket_connect_timeout=5)
+        return Redis.from_url(
+            self.settings.redis_url, socket_timeout=10, socket_connect_timeout=5, client_name="previewbot"
+        )
 
     @cached_property
     def github(self):  # noqa: ANN201 - adapter type lives in integrations
@@ -39,8 +41,12 @@ class Runtime:
     @cached_property
     def reporter(self) -> Reporter:
         from workers.ledger import RedisLedger
+        from workers.outbox import RedisOutbox
 
-        return Reporter(self.github, RedisLedger(self.redis), self.settings.status_context)
+        outbox = RedisOutbox(self.redis)
+        return Reporter(
+            self.github, RedisLedger(self.redis), self.settings.status_context, outbox=outbox, pending=outbox
+        )
 
     @cached_property
     def lifecycle(self) -> Lifecycle:

@@ -282,6 +282,11 @@ class GitHubEmulator:
         """Fail the next ``count`` requests whose path matches the regex (method ``*`` = any)."""
         add_fault(self._state, method, path_pattern, status, count, retry_after)
 
+    def clear_faults(self) -> None:
+        """Forget every injected fault that has not fired yet."""
+        with self._state.lock:
+            self._state.faults.clear()
+
     @property
     def requests(self) -> list[tuple[str, str, int]]:
         """Recorded ``(method, path, status)`` of REST calls, in order."""

@@ -57,10 +57,20 @@ class Settings:
     deploy_drafts: bool = False
     github_write_interval: float = 1.0
     github_writes_per_minute: int = 60
+    failure_grace_seconds: float = 5.0
+    task_time_limit_seconds: int = 240
+    retry_backoff_seconds: float = 2.0
+    retry_backoff_max_seconds: float = 300.0
+    stale_pending_seconds: int = 900
     extra: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"Settings(github_api_url={self.github_api_url!r}, redis_url=<set>, domain={self.preview_domain!r})"
+
+    @property
+    def task_hard_time_limit_seconds(self) -> int:
+        """A task still running this long after its start is killed (the soft limit plus a margin)."""
+        return self.task_time_limit_seconds + 30
 
     def preview_url(self, host: str) -> str:
         return f"{self.url_scheme}://{host}"
@@ -94,6 +104,16 @@ def _url(name: str, raw: str, schemes: tuple[str, ...]) -> str:
     if parsed.scheme not in schemes or not parsed.netloc:
         raise SettingsError(f"{name}: expected a {'/'.join(schemes)} URL")
     return raw.rstrip("/")
+
+
+def _seconds(name: str, raw: str, low: float = 0.0) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: expected seconds, e.g. 1 or 0.5") from None
+    if not low <= value < 1e9:  # also rejects nan and inf
+        raise SettingsError(f"{name}: must be at least {low:g} seconds")
+    return value
 
 
 def _domain(name: str, raw: str) -> str:
@@ -182,6 +202,8 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         ("VISIBILITY_TIMEOUT_SECONDS", "visibility_timeout_seconds", 1),
         ("MAX_RETRIES", "max_retries", 0),
         ("GITHUB_WRITES_PER_MINUTE", "github_writes_per_minute", 1),
+        ("TASK_TIME_LIMIT_SECONDS", "task_time_limit_seconds", 5),
+        ("STALE_PENDING_SECONDS", "stale_pending_seconds", 10),
     ):
         if raw := get(key_):
             kwargs[attr] = _int(f"PREVIEWBOT_{key_}", raw, low)
@@ -197,13 +219,14 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         kwargs["keep_label"] = keep
     if drafts := get("DEPLOY_DRAFTS"):
         kwargs["deploy_drafts"] = _bool("PREVIEWBOT_DEPLOY_DRAFTS", drafts)
-    if interval := get("GITHUB_WRITE_INTERVAL"):
-        try:
-            kwargs["github_write_interval"] = float(interval)
-        except ValueError:
-            raise SettingsError("PREVIEWBOT_GITHUB_WRITE_INTERVAL: expected seconds, e.g. 1 or 0.5") from None
-        if kwargs["github_write_interval"] < 0:  # type: ignore[operator]
-            raise SettingsError("PREVIEWBOT_GITHUB_WRITE_INTERVAL: must not be negative")
+    for key_, attr, low in (
+        ("GITHUB_WRITE_INTERVAL", "github_write_interval", 0.0),
+        ("FAILURE_GRACE_SECONDS", "failure_grace_seconds", 0.0),
+        ("RETRY_BACKOFF_SECONDS", "retry_backoff_seconds", 0.01),
+        ("RETRY_BACKOFF_MAX_SECONDS", "retry_backoff_max_seconds", 0.01),
+    ):
+        if raw := get(key_):
+            kwargs[attr] = _seconds(f"PREVIEWBOT_{key_}", raw, low)
     if level := get("LOG_LEVEL"):
         if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise SettingsError("PREVIEWBOT_LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR")

@@ -28,6 +28,10 @@ def make_celery(settings: Settings, runtime: Runtime | None = None) -> Celery:
             "unacked_restore_interval": max(1, min(10, settings.visibility_timeout_seconds // 2)),
             "unacked_restore_throttle": 1,
         },
+        # A task past the soft limit ends in a failure status; past the hard limit its process is
+        # killed and the status is recorded by the task's failure hook (shown by the watcher).
+        task_soft_time_limit=settings.task_time_limit_seconds,
+        task_time_limit=settings.task_hard_time_limit_seconds,
         task_serializer="json",
         accept_content=["json"],
     )

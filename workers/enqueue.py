@@ -25,12 +25,21 @@ TASK_NAMES = {
     CommandKind.PURGE: "previewbot.purge_repositories",
 }
 
+#: Task kinds that act on a PR's whole state: a newer one makes older queued ones redundant.
+COALESCED = frozenset({CommandKind.SYNC, CommandKind.TEARDOWN})
+
 _SCRIPT = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('LPUSH', KEYS[2], ARGV[1])
 redis.call('SET', KEYS[1], ARGV[3], 'EX', tonumber(ARGV[2]))
+if KEYS[3] then redis.call('SET', KEYS[3], ARGV[4], 'EX', tonumber(ARGV[2])) end
 return 1
 """
+
+
+def latest_key(repo: str, number: int) -> str:
+    """Holds the id of the newest queued sync or teardown of a PR (older ones then do nothing)."""
+    return f"previewbot:latest:{repo}#{number}"
 
 
 class QueueUnavailable(RuntimeError):
@@ -47,8 +56,7 @@ class Enqueuer:
         self._script = client.register_script(_SCRIPT)
         self._queue = celery_app.conf.task_default_queue
 
-    def _message(self, command: Command) -> str:
-        task_id = str(uuid.uuid4())
+    def _message(self, command: Command, task_id: str) -> str:
         name = TASK_NAMES[command.kind]
         kwargs = command.as_message()
         headers, properties, body, _ = self._celery.amqp.as_task_v2(
@@ -74,9 +82,13 @@ class Enqueuer:
 
     def submit(self, command: Command) -> bool:
         """Enqueue ``command``; False if its delivery id was seen before."""
-        key = f"previewbot:delivery:{command.delivery_id}"
+        task_id = str(uuid.uuid4())
+        keys = [f"previewbot:delivery:{command.delivery_id}", self._queue]
+        if command.kind in COALESCED and command.number > 0:
+            keys.append(latest_key(command.repo, command.number))
+        args = [self._message(command, task_id), self._ttl, command.kind, task_id]
         try:
-            return bool(self._script(keys=[key, self._queue], args=[self._message(command), self._ttl, command.kind]))
+            return bool(self._script(keys=keys, args=args))
         except RedisError as exc:
             raise QueueUnavailable(type(exc).__name__) from None
 

@@ -68,12 +68,14 @@ def test_quick_pushes_end_in_one_rollout_of_the_newest(worker: Enqueuer, gh, kub
     ns = naming.namespace_name(REPO, 13)
     for sha in shas:
         assert worker.submit(command(CommandKind.SYNC, 13, sha))
-    wait_for(lambda: kube.objects("deployments", ns), 30, what="deployment")
-    reads = lambda: [r for r in kube.requests if r.resource == "namespaces" and r.name == ns and r.verb == "get"]  # noqa: E731
-    wait_for(lambda: len(reads()) >= 3, 30, what="all three tasks ran")
-    (deployment,) = kube.objects("deployments", ns)
+    applied = lambda: [  # noqa: E731
+        d
+        for d in kube.objects("deployments", ns)
+        if d["spec"]["template"]["metadata"]["annotations"]["previewbot.io/sha"]
+    ]
+    (deployment,) = wait_for(applied, 30, what="the newest head applied")
     assert deployment["spec"]["template"]["metadata"]["annotations"]["previewbot.io/sha"] == shas[-1]
-    assert len(kube.objects("replicasets", ns)) == 1
+    assert len(wait_for(lambda: kube.objects("replicasets", ns), 30, what="its ReplicaSet")) == 1
     assert gh.statuses(REPO, shas[0]) == [] and gh.statuses(REPO, shas[1]) == []
 
 

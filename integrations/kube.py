@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -36,6 +36,26 @@ RESOURCES: dict[tuple[str, str], tuple[str, bool]] = {
     ("rbac.authorization.k8s.io/v1", "Role"): ("roles", True),
     ("rbac.authorization.k8s.io/v1", "RoleBinding"): ("rolebindings", True),
 }
+
+
+#: Kinds the watcher follows cluster-wide: collection path, typed lister (for watch), apiVersion, kind.
+WATCHED: dict[str, tuple[str, Callable[[client.ApiClient], Callable[..., Any]], str, str]] = {
+    "namespaces": ("/api/v1/namespaces", lambda api: client.CoreV1Api(api).list_namespace, "v1", "Namespace"),
+    "deployments": (
+        "/apis/apps/v1/deployments",
+        lambda api: client.AppsV1Api(api).list_deployment_for_all_namespaces,
+        "apps/v1",
+        "Deployment",
+    ),
+    "pods": ("/api/v1/pods", lambda api: client.CoreV1Api(api).list_pod_for_all_namespaces, "v1", "Pod"),
+}
+
+
+def _watched(kind: str) -> tuple[str, Callable[[client.ApiClient], Callable[..., Any]], str, str]:
+    try:
+        return WATCHED[kind]
+    except KeyError:
+        raise PermanentError(f"previewbot does not watch {kind}") from None
 
 
 class WatchExpired(Exception):
@@ -183,35 +203,32 @@ class KubeCluster:
 
     # -- for the watcher ---------------------------------------------------------------------
 
-    def list_deployments(self, label_selector: str) -> tuple[list[dict], str]:
-        """Deployments in all namespaces matching ``label_selector`` and the list's resourceVersion."""
-        body = (
-            self._request(
-                "GET", "/apis/apps/v1/deployments", query=[("labelSelector", label_selector)], action="list deployments"
-            )
-            or {}
-        )
-        items = [{"apiVersion": "apps/v1", "kind": "Deployment", **item} for item in body.get("items") or []]
+    def list_objects(self, kind: str, label_selector: str) -> tuple[list[dict], str]:
+        """Objects of a watched ``kind`` in all namespaces matching ``label_selector``, and their resourceVersion."""
+        path, _, api_version, object_kind = _watched(kind)
+        query = [("labelSelector", label_selector)] if label_selector else []
+        body = self._request("GET", path, query=query, action=f"list {kind}") or {}
+        items = [{"apiVersion": api_version, "kind": object_kind, **item} for item in body.get("items") or []]
         return items, str((body.get("metadata") or {}).get("resourceVersion") or "")
 
-    def watch_deployments(
-        self, label_selector: str, resource_version: str, timeout_seconds: int = 300
+    def watch_objects(
+        self, kind: str, label_selector: str, resource_version: str, timeout_seconds: int = 300
     ) -> Iterator[tuple[str, dict]]:
-        """Yield ``(type, object)`` for ADDED, MODIFIED, DELETED and BOOKMARK events.
+        """Yield ``(type, object)`` for ADDED, MODIFIED, DELETED and BOOKMARK events of a watched ``kind``.
 
         Ends when the server closes the watch after ``timeout_seconds``; raises
         :class:`WatchExpired` when ``resource_version`` is too old.
         """
-        apps = client.AppsV1Api(self.api)
+        _, lister, _, _ = _watched(kind)
         stream = watch.Watch(return_type="object").stream(
-            apps.list_deployment_for_all_namespaces,
+            lister(self.api),
             label_selector=label_selector,
             resource_version=resource_version,
             timeout_seconds=int(timeout_seconds),
             allow_watch_bookmarks=True,
             _request_timeout=(_connect_timeout(self.request_timeout), timeout_seconds + 30),
         )
-        action = "watch deployments"
+        action = f"watch {kind}"
         try:
             for event in stream:
                 obj = event.get("raw_object") or {}
@@ -224,6 +241,16 @@ class KubeCluster:
             raise _unreachable(action, exc) from None
         finally:
             stream.close()
+
+    def list_deployments(self, label_selector: str) -> tuple[list[dict], str]:
+        """Deployments in all namespaces matching ``label_selector`` and the list's resourceVersion."""
+        return self.list_objects("deployments", label_selector)
+
+    def watch_deployments(
+        self, label_selector: str, resource_version: str, timeout_seconds: int = 300
+    ) -> Iterator[tuple[str, dict]]:
+        """:meth:`watch_objects` of Deployments."""
+        return self.watch_objects("deployments", label_selector, resource_version, timeout_seconds)
 
     def list_pods(self, namespace: str, label_selector: str = "") -> list[dict]:
         """Pods of one namespace, optionally filtered by labels, as plain dicts."""

@@ -1,35 +1,66 @@
-"""Pure mapping from a Deployment (and optionally its pods) to the status GitHub should show.
+"""Pure mapping from a preview's Deployments and Pods to the status GitHub should show.
 
 Inputs are the plain camelCase dicts the Kubernetes API returns. Success is reported only
 when every replica runs the new template and no old pod is left, so a reviewer who follows
-the link never lands on a mix of two versions.
+the link never lands on a mix of two versions. The preview's identity (repository, PR, SHA,
+link) never comes from these objects: the caller takes it from the namespace previewbot wrote.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
-from preview.models import RolloutState, State, StatusReport
+from preview import naming
+from preview.models import PullRef, State, StatusReport
 from preview.naming import Annotations
 
-#: Container waiting reasons that will not fix themselves.
-FATAL_WAITING = frozenset(
-    {
-        "ImagePullBackOff",
-        "ErrImagePull",
-        "InvalidImageName",
-        "ErrImageNeverPull",
-        "CrashLoopBackOff",
-        "CreateContainerConfigError",
-        "CreateContainerError",
-        "RunContainerError",
-    }
-)
+#: Container waiting reasons that will not fix themselves, each with the family that one
+#: problem cycles through (the kubelet alternates ErrImagePull and ImagePullBackOff).
+FATAL_WAITING = {
+    "ImagePullBackOff": "image",
+    "ErrImagePull": "image",
+    "InvalidImageName": "image",
+    "ErrImageNeverPull": "image",
+    "CrashLoopBackOff": "crash",
+    "CreateContainerConfigError": "config",
+    "CreateContainerError": "config",
+    "RunContainerError": "run",
+}
+
+MAX_MESSAGE = 80
+
+
+@dataclass(frozen=True, slots=True)
+class PodProblem:
+    """A container of the rolled-out commit that is stuck, e.g. waiting in ``ImagePullBackOff``."""
+
+    pod_uid: str
+    container: str
+    reason: str
+    message: str = ""
+    restarts: int = 0
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """Identity for the grace timer: the same pod, container and family of reason."""
+        return (self.pod_uid, self.container, FATAL_WAITING.get(self.reason, self.reason))
+
+    def describe(self) -> str:
+        """``ImagePullBackOff on container web: <kubelet message, cut>``."""
+        text = f"{self.reason} on container {self.container}"
+        if self.reason == "CrashLoopBackOff" and self.restarts:
+            text += f" ({self.restarts} restarts)"
+        message = " ".join(self.message.split())
+        if message:
+            text += ": " + (message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…")
+        return text
 
 
 def _condition(deployment: dict, kind: str) -> dict | None:
-    for cond in deployment.get("status", {}).get("conditions") or ():
-        if cond.get("type") == kind:
+    for cond in (deployment.get("status") or {}).get("conditions") or ():
+        if isinstance(cond, dict) and cond.get("type") == kind:
             return cond
     return None
 
@@ -39,47 +70,58 @@ def deadline_exceeded(deployment: dict) -> bool:
     return bool(cond and cond.get("status") == "False" and cond.get("reason") == "ProgressDeadlineExceeded")
 
 
-def pod_problem(pods: Sequence[dict], sha: str) -> str | None:
-    """The first fatal container problem among pods running ``sha``, e.g. ``ImagePullBackOff on container web``."""
-    for pod in pods:
-        annotations = pod.get("metadata", {}).get("annotations") or {}
-        if annotations.get(Annotations.SHA, sha) != sha or pod.get("metadata", {}).get("deletionTimestamp"):
-            continue
-        for status in pod.get("status", {}).get("containerStatuses") or ():
-            waiting = (status.get("state") or {}).get("waiting") or {}
-            reason = waiting.get("reason")
-            if reason in FATAL_WAITING:
-                restarts = status.get("restartCount") or 0
-                extra = f" ({restarts} restarts)" if reason == "CrashLoopBackOff" and restarts else ""
-                return f"{reason} on container {status.get('name', '?')}{extra}"
-    return None
+def object_sha(obj: dict, *, template: bool) -> str | None:
+    """The commit a Deployment's pod template (``template``) or a Pod is annotated with."""
+    meta = (obj.get("spec") or {}).get("template", {}).get("metadata", {}) if template else obj.get("metadata", {})
+    value = ((meta or {}).get("annotations") or {}).get(Annotations.SHA)
+    return value if isinstance(value, str) else None
 
 
 def template_sha(deployment: dict) -> str | None:
-    template = deployment.get("spec", {}).get("template", {}).get("metadata", {})
-    return (template.get("annotations") or {}).get(Annotations.SHA)
+    return object_sha(deployment, template=True)
 
 
-def report_for(deployment: dict, pods: Sequence[dict] | None = None) -> StatusReport | None:
-    """The commit status for the SHA in the Deployment's pod template.
+def pod_problems(pods: Iterable[dict], sha: str) -> list[PodProblem]:
+    """Fatal container states among live pods that run ``sha`` (or carry no SHA of ours)."""
+    found = []
+    for pod in pods:
+        meta = pod.get("metadata") or {}
+        if object_sha(pod, template=False) not in (None, sha) or meta.get("deletionTimestamp"):
+            continue
+        status = pod.get("status") or {}
+        for container in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
+            waiting = ((container or {}).get("state") or {}).get("waiting") or {}
+            reason = waiting.get("reason")
+            if reason in FATAL_WAITING:
+                found.append(
+                    PodProblem(
+                        pod_uid=str(meta.get("uid") or meta.get("name") or ""),
+                        container=str(container.get("name") or "?"),
+                        reason=reason,
+                        message=str(waiting.get("message") or ""),
+                        restarts=int(container.get("restartCount") or 0),
+                    )
+                )
+    return found
+
+
+def report_for(deployment: dict, problem: PodProblem | None = None, url: str | None = None) -> StatusReport | None:
+    """The commit status one Deployment asks for; ``problem`` is a pod problem past its grace.
 
     ``None`` while the controller has not yet seen the latest spec: there is nothing new to
     say beyond the "Deploying" status the worker already posted.
     """
-    meta = deployment.get("metadata", {})
-    spec = deployment.get("spec", {})
-    status = deployment.get("status", {}) or {}
-    url = (meta.get("annotations") or {}).get(Annotations.URL)
-    sha = template_sha(deployment) or ""
+    meta = deployment.get("metadata") or {}
+    spec = deployment.get("spec") or {}
+    status = deployment.get("status") or {}
     wanted = spec.get("replicas", 1)
-    problem = pod_problem(pods, sha) if pods else None
     if status.get("observedGeneration", 0) < meta.get("generation", 1):
         return None
     if deadline_exceeded(deployment):
-        reason = problem or "ProgressDeadlineExceeded"
+        reason = problem.describe() if problem else "ProgressDeadlineExceeded"
         return StatusReport(State.FAILURE, f"Rollout failed: {reason}")
-    if problem:
-        return StatusReport(State.FAILURE, f"Rollout failed: {problem}")
+    if problem is not None:
+        return StatusReport(State.FAILURE, f"Rollout failed: {problem.describe()}")
     updated = status.get("updatedReplicas", 0) or 0
     total = status.get("replicas", 0) or 0
     available = status.get("availableReplicas", 0) or 0
@@ -95,22 +137,52 @@ def report_for(deployment: dict, pods: Sequence[dict] | None = None) -> StatusRe
     return StatusReport(State.PENDING, f"Rolling out: {ready_new}/{wanted} ready")
 
 
-def rollout_state(deployment: dict, pods: Sequence[dict] | None = None) -> RolloutState | None:
-    """The preview this Deployment belongs to and its report; ``None`` if not previewbot's or nothing to say."""
-    annotations = deployment.get("metadata", {}).get("annotations") or {}
-    repo = annotations.get(Annotations.REPO)
-    number = annotations.get(Annotations.PR)
-    sha = template_sha(deployment)
-    if not repo or not number or not number.isdigit() or not sha:
+_RANK = {State.FAILURE: 0, State.ERROR: 0, State.PENDING: 1, State.SUCCESS: 2}
+
+
+def combine(reports: Sequence[StatusReport]) -> StatusReport | None:
+    """One status for a preview with several Deployments: the worst of them (failure, then pending)."""
+    if not reports:
         return None
-    report = report_for(deployment, pods)
-    if report is None:
+    return min(reports, key=lambda r: _RANK[r.state])
+
+
+_REPO = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
+_SHA = re.compile(r"[0-9a-f]{40}")
+_NUMBER = re.compile(r"[1-9][0-9]{0,9}")
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Which preview a namespace holds, from the annotations previewbot itself wrote on it."""
+
+    ref: PullRef
+    sha: str  # the applied commit
+    url: str | None
+
+
+def identity(namespace: dict) -> Identity | None:
+    """The preview of a live namespace, or None when it is terminating, foreign or malformed.
+
+    Only the namespace counts: objects inside it come from templates a PR author may control.
+    The name must be the one previewbot derives from the repository and PR it names.
+    """
+    meta = namespace.get("metadata") or {}
+    if meta.get("deletionTimestamp") or (namespace.get("status") or {}).get("phase") == "Terminating":
         return None
-    installation = annotations.get(Annotations.INSTALLATION) or ""
-    return RolloutState(
-        repo=repo,
-        number=int(number),
-        sha=sha,
-        report=report,
-        installation_id=int(installation) if installation.isdigit() else None,
-    )
+    annotations = meta.get("annotations") or {}
+    repo, number = annotations.get(Annotations.REPO), annotations.get(Annotations.PR)
+    sha, installation = annotations.get(Annotations.APPLIED_SHA), annotations.get(Annotations.INSTALLATION)
+    if not (isinstance(repo, str) and _REPO.fullmatch(repo)) or not (
+        isinstance(number, str) and _NUMBER.fullmatch(number)
+    ):
+        return None
+    if not (isinstance(sha, str) and _SHA.fullmatch(sha)):
+        return None
+    if installation is not None and not (isinstance(installation, str) and _NUMBER.fullmatch(installation)):
+        return None
+    if meta.get("name") != naming.namespace_name(repo, int(number)):
+        return None
+    url = annotations.get(Annotations.URL)
+    ref = PullRef(repo, int(number), int(installation) if installation else None)
+    return Identity(ref, sha, url if isinstance(url, str) and url.startswith(("https://", "http://")) else None)

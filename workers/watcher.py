@@ -1,142 +1,234 @@
-"""The watcher process: one list + watch of previewbot's Deployments, reported as commit statuses.
+"""The watcher process: follows previewbot's namespaces, Deployments and Pods and reports each preview.
 
-It follows a single cluster-wide watch stream (never polling per preview), resumes from the
-last resourceVersion, relists after 410 Gone and every ``watch_resync_seconds``, and reports a
-status only when it differs from the last one reported for that SHA (remembered in Redis, so a
-restarted watcher neither repeats nor misses a status).
+Three cluster-wide watch streams (never per-preview polling) keep a slim view of the cluster.
+After every batch of events, each touched preview is reconciled into one commit status (plus
+its Deployment status and the PR comment). A preview's identity, commit and link come only
+from the annotations previewbot wrote on its namespace; a terminating namespace or a Deployment
+being deleted says nothing. A container stuck in a fatal waiting state (image pull, crash loop,
+bad config) fails the rollout once it has stayed so for ``grace`` seconds. On timers the watcher
+also drains the outbox of deferred GitHub writes, sweeps commits left pending too long, and
+expires previews past their ``ttl``.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Protocol
+from collections.abc import Callable
+
+from redis.exceptions import RedisError
 
 from preview import naming
-from preview.models import PullRef
+from preview.models import Command, CommandKind, PullRef
 from preview.ports import PermanentError, TemporaryError
-from preview.reporting import Reporter
-from preview.rollout import deadline_exceeded, rollout_state, template_sha
+from preview.reporting import Reporter, parse_member
+from preview.rollout import PodProblem, combine, identity, object_sha, pod_problems, report_for
+from workers.cluster_view import KINDS, ClusterView
+from workers.enqueue import Enqueuer
+from workers.streams import ClusterSource, Stream, _NeverRaised
 
 log = logging.getLogger(__name__)
 
 SELECTOR = f"{naming.MANAGED_BY}={naming.MANAGER}"
-
-
-class _NeverRaised(Exception):
-    """Placeholder when the source has no expiry exception."""
-
-
-class DeploymentSource(Protocol):
-    """What the watcher needs from the cluster adapter."""
-
-    def list_deployments(self, label_selector: str) -> tuple[list[dict], str]: ...
-
-    def watch_deployments(
-        self, label_selector: str, resource_version: str, timeout_seconds: int
-    ) -> Iterator[tuple[str, dict]]: ...
-
-    def list_pods(self, namespace: str, label_selector: str) -> list[dict]: ...
+DRAIN_SECONDS = 1.0
 
 
 class Watcher:
-    """Reconciles Deployment rollouts into commit statuses."""
+    """Reconciles previews into GitHub from the cluster's watch streams."""
 
     def __init__(
         self,
-        source: DeploymentSource,
+        source: ClusterSource,
         reporter: Reporter,
         *,
         resync_seconds: int = 300,
         expired: type[Exception] = _NeverRaised,
         sweep: Callable[[], object] | None = None,
+        grace_seconds: float = 5.0,
+        stale_pending_seconds: float = 900.0,
+        resync: Callable[[PullRef, str], object] | None = None,
+        watch_seconds: int = 60,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.source = source
         self.reporter = reporter
         self.sweep = sweep
+        self.resync = resync
         self.resync_seconds = resync_seconds
-        self.expired = expired
+        self.grace_seconds = grace_seconds
+        self.stale_pending_seconds = stale_pending_seconds
+        self.clock = clock
         self.stopping = threading.Event()
-        self.resource_version: str | None = None
+        self.events: queue.Queue = queue.Queue()
+        self.view = ClusterView()
+        self.streams = {
+            kind: Stream(
+                source, kind, SELECTOR, self.events, self.stopping, expired=expired, watch_seconds=watch_seconds
+            )
+            for kind in KINDS
+        }
+        self.listed: set[str] = set()
+        self.first_seen: dict[str, dict[tuple[str, str, str], float]] = {}
+        self.timers: dict[str, float] = {}
         self.reported = 0
 
-    def handle(self, deployment: dict) -> None:
-        """Report the state of one Deployment if it changed."""
-        pods = None
-        if deadline_exceeded(deployment):
-            meta = deployment.get("metadata", {})
-            selector = (deployment.get("spec", {}).get("selector") or {}).get("matchLabels") or {}
-            pods = self.source.list_pods(meta.get("namespace", ""), naming.selector(selector))
-        state = rollout_state(deployment, pods)
-        if state is None:
+    # -- reconciliation --------------------------------------------------------------------------
+
+    def reconcile(self, namespace: str) -> None:
+        """Report the preview in ``namespace`` if the cluster says something new about it."""
+        ns = self.view.namespaces.get(namespace)
+        preview = identity(ns) if ns is not None else None
+        if preview is None:
+            self.first_seen.pop(namespace, None)
             return
-        ref = PullRef(state.repo, state.number, state.installation_id)
-        extra = {"repo": state.repo, "pr": state.number, "sha": state.sha}
-        try:
-            if self.reporter.report(ref, state.sha, state.report):
-                self.reported += 1
-        except (TemporaryError, PermanentError) as exc:
-            log.warning("could not report status: %s", exc, extra=extra)
+        deployments = [
+            d
+            for d in self.view.deployments.get(namespace, {}).values()
+            if not d["metadata"].get("deletionTimestamp") and object_sha(d, template=True) in (None, preview.sha)
+        ]
+        if not deployments:
+            return
+        problem = self._due(namespace, pod_problems(self.view.pods.get(namespace, {}).values(), preview.sha))
+        reports = [report_for(d, problem, preview.url) for d in deployments]
+        if any(r is None for r in reports):
+            return  # a controller has not caught up with the newest spec yet
+        report = combine([r for r in reports if r is not None])
+        if report is not None and self.reporter.report(preview.ref, preview.sha, report, observed=True):
+            self.reported += 1
 
-    def _relist(self) -> None:
-        items, self.resource_version = self.source.list_deployments(SELECTOR)
-        log.info("listed %d preview deployments", len(items))
-        for deployment in items:
-            self.handle(deployment)
-        if self.sweep is not None:
+    def _due(self, namespace: str, problems: list[PodProblem]) -> PodProblem | None:
+        """The first problem that has lasted ``grace_seconds``; schedule a look at the others."""
+        now = self.clock()
+        seen = self.first_seen.setdefault(namespace, {})
+        current = {p.key for p in problems}
+        for key in set(seen) - current:
+            del seen[key]  # recovered (or gone): forget it
+        due = None
+        for problem in problems:
+            since = seen.setdefault(problem.key, now)
+            if now - since >= self.grace_seconds:
+                due = due or problem
+            else:
+                at = since + self.grace_seconds
+                self.timers[namespace] = min(self.timers.get(namespace, at), at)
+        return due
+
+    def _reconcile_all(self, namespaces: set[str]) -> None:
+        for namespace in sorted(namespaces):
             try:
-                self.sweep()
-            except (TemporaryError, PermanentError) as exc:
-                log.warning("expiry sweep failed: %s", exc)
+                self.reconcile(namespace)
+            except RedisError as exc:
+                log.warning("could not report %s: Redis %s", namespace, type(exc).__name__)
+            except Exception:  # noqa: BLE001 - one bad object never stops the loop
+                log.warning("skipped preview in %s: unexpected object", namespace, exc_info=True)
 
-    def run_once(self, timeout_seconds: int) -> None:
-        """List if needed, then follow the watch stream until it ends or we stop."""
-        if self.resource_version is None:
-            self._relist()
-        assert self.resource_version is not None
-        for kind, obj in self.source.watch_deployments(SELECTOR, self.resource_version, timeout_seconds):
-            rv = obj.get("metadata", {}).get("resourceVersion")
-            if rv:
-                self.resource_version = rv
-            if kind in ("ADDED", "MODIFIED") and template_sha(obj):
-                self.handle(obj)
-            if self.stopping.is_set():
-                return
+    # -- timers ------------------------------------------------------------------------------------
+
+    def sweep_pending(self) -> int:
+        """Resolve commits pending longer than ``stale_pending_seconds`` from the truth; return how many."""
+        index = self.reporter.pending
+        if index is None:
+            return 0
+        now = time.time()
+        stale = index.older_than(now - self.stale_pending_seconds, 100)
+        for member in stale:
+            parsed = parse_member(member)
+            if parsed is None:
+                index.clear(member)
+                continue
+            ref, sha = parsed
+            index.touch(member, now)
+            namespace = naming.namespace_name(ref.repo, ref.number)
+            ns = self.view.namespaces.get(namespace)
+            preview = identity(ns) if ns is not None else None
+            if preview is not None and preview.sha == sha:
+                self.reconcile(namespace)  # rolled out: the cluster knows its state
+            elif self.resync is not None:
+                log.info("stale pending status: re-syncing", extra={"repo": ref.repo, "pr": ref.number, "sha": sha})
+                self.resync(ref, sha)  # the lifecycle settles it: superseded, removed or deployed
+        return len(stale)
+
+    def _tick(self, due: dict[str, float]) -> None:
+        now = self.clock()
+        ready = {ns for ns, at in self.timers.items() if at <= now}
+        for namespace in ready:
+            del self.timers[namespace]
+        self._reconcile_all(ready)
+        jobs: list[tuple[str, float, Callable[[], object]]] = [
+            ("drain", DRAIN_SECONDS, self.reporter.drain),
+            ("pending", min(60.0, max(1.0, self.stale_pending_seconds / 4)), self.sweep_pending),
+        ]
+        if self.sweep is not None:
+            jobs.append(("expiry", float(self.resync_seconds), self.sweep))
+        for name, every, job in jobs:
+            if due.get(name, 0.0) > now:
+                continue
+            due[name] = now + every
+            try:
+                job()
+            except (TemporaryError, PermanentError, RedisError) as exc:
+                log.warning("%s failed: %s", name, exc)
+            except Exception:  # noqa: BLE001
+                log.exception("%s failed", name)
+
+    # -- loop --------------------------------------------------------------------------------------
+
+    def process(self, timeout: float) -> None:
+        """Take the events that arrive within ``timeout`` (at least one wait), then reconcile what they touched."""
+        touched: set[str] = set()
+        try:
+            event = self.events.get(timeout=max(0.0, timeout))
+        except queue.Empty:
+            return
+        while True:
+            try:
+                touched |= self.view.apply(event)
+            except Exception:  # noqa: BLE001
+                log.warning("skipped a malformed %s event", getattr(event, "kind", "?"), exc_info=True)
+            if hasattr(event, "items"):
+                self.listed.add(event.kind)
+            try:
+                event = self.events.get_nowait()
+            except queue.Empty:
+                break
+        if self.listed >= set(KINDS):  # reconcile only once every kind is known
+            self._reconcile_all(touched)
 
     def run(self) -> None:
-        """Loop until :meth:`stop`: watch, relist on expiry or resync, back off on errors."""
-        failures = 0
-        last_list = 0.0
+        """Follow the streams and reconcile until :meth:`stop`."""
+        threads = [stream.start() for stream in self.streams.values()]
+        due: dict[str, float] = {}
         while not self.stopping.is_set():
-            if time.monotonic() - last_list >= self.resync_seconds:
-                self.resource_version = None
-            try:
-                listing = self.resource_version is None
-                self.run_once(timeout_seconds=min(self.resync_seconds, 60))
-                if listing:
-                    last_list = time.monotonic()
-                failures = 0
-            except self.expired:
-                log.info("watch expired (410 Gone); relisting")
-                self.resource_version = None
-            except Exception as exc:  # noqa: BLE001 - the loop must survive any transport error
-                failures += 1
-                delay = min(30.0, 0.5 * 2**failures)
-                log.warning("watch failed (%s); reconnecting in %.1fs", type(exc).__name__, delay)
-                self.stopping.wait(delay)
+            wait = min([DRAIN_SECONDS, *(at - self.clock() for at in self.timers.values())])
+            self.process(wait)
+            if self.listed >= set(KINDS):
+                self._tick(due)
+        for thread in threads:
+            thread.join(timeout=1)
 
     def stop(self) -> None:
         self.stopping.set()
+
+
+def resync_through(enqueuer: Enqueuer, window_seconds: int) -> Callable[[PullRef, str], object]:
+    """Queue a sync of a PR for a stale commit, at most once per ``window_seconds`` (by delivery id)."""
+
+    def resync(ref: PullRef, sha: str) -> object:
+        window = int(time.time() // max(window_seconds, 1))
+        delivery = f"sweep:{ref.repo}#{ref.number}@{sha}:{window}"
+        return enqueuer.submit(Command(CommandKind.SYNC, ref.repo, ref.number, ref.installation_id, sha, delivery))
+
+    return resync
 
 
 def main() -> None:
     """``python -m workers.watcher``: run until SIGTERM/SIGINT."""
     from preview import logs
     from preview.settings import SettingsError, load
+    from workers.celery_app import make_celery
     from workers.runtime import Runtime
 
     try:
@@ -148,12 +240,16 @@ def main() -> None:
     runtime = Runtime(settings)
     from integrations.kube import WatchExpired
 
+    enqueuer = Enqueuer(runtime.redis, make_celery(settings, runtime), settings.delivery_ttl_seconds)
     watcher = Watcher(
         runtime.cluster,
         runtime.reporter,
         resync_seconds=settings.watch_resync_seconds,
         expired=WatchExpired,
         sweep=lambda: runtime.lifecycle.expire(settings.keep_label),
+        grace_seconds=settings.failure_grace_seconds,
+        stale_pending_seconds=settings.stale_pending_seconds,
+        resync=resync_through(enqueuer, settings.stale_pending_seconds),
     )
     thread = threading.Thread(target=watcher.run, name="watch", daemon=True)
 

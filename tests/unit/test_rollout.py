@@ -2,8 +2,9 @@
 
 import copy
 
+from preview import naming
 from preview.models import State
-from preview.rollout import report_for, rollout_state
+from preview.rollout import combine, identity, pod_problems, report_for
 
 SHA = "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c"
 URL = "https://pr-42-web.preview.example.com"
@@ -56,7 +57,7 @@ def deployment(**status: object) -> dict:
 
 def pod(reason: str, restarts: int = 0, sha: str = SHA) -> dict:
     return {
-        "metadata": {"name": "web-5d9c7-abcde", "annotations": {"previewbot.io/sha": sha}},
+        "metadata": {"name": "web-5d9c7-abcde", "uid": "u1", "annotations": {"previewbot.io/sha": sha}},
         "status": {
             "phase": "Pending",
             "containerStatuses": [
@@ -73,7 +74,7 @@ def pod(reason: str, restarts: int = 0, sha: str = SHA) -> dict:
 
 
 def test_complete_rollout_is_success_with_url() -> None:
-    report = report_for(deployment())
+    report = report_for(deployment(), None, URL)
     assert report.state is State.SUCCESS
     assert report.description == "Preview ready"
     assert report.target_url == URL
@@ -81,7 +82,6 @@ def test_complete_rollout_is_success_with_url() -> None:
 
 def test_controller_not_caught_up_says_nothing_new() -> None:
     assert report_for(deployment(observedGeneration=1)) is None
-    assert rollout_state(deployment(observedGeneration=1)) is None
 
 
 def test_partial_rollout_counts_ready_new_pods() -> None:
@@ -110,29 +110,85 @@ def test_deadline_exceeded_is_failure_with_pod_reason() -> None:
         ],
     )
     assert report_for(failed).description == "Rollout failed: ProgressDeadlineExceeded"
-    report = report_for(failed, [pod("ImagePullBackOff")])
+    (problem,) = pod_problems([pod("ImagePullBackOff")], SHA)
+    report = report_for(failed, problem)
     assert report.state is State.FAILURE
-    assert report.description == "Rollout failed: ImagePullBackOff on container web"
+    assert report.description == "Rollout failed: ImagePullBackOff on container web: Back-off pulling image"
 
 
 def test_crash_loop_names_restarts() -> None:
-    report = report_for(deployment(readyReplicas=0, availableReplicas=0), [pod("CrashLoopBackOff", 4)])
+    (problem,) = pod_problems([pod("CrashLoopBackOff", 4)], SHA)
+    report = report_for(deployment(readyReplicas=0, availableReplicas=0), problem)
     assert report.state is State.FAILURE
-    assert report.description == "Rollout failed: CrashLoopBackOff on container web (4 restarts)"
+    assert report.description.startswith("Rollout failed: CrashLoopBackOff on container web (4 restarts): ")
 
 
-def test_pods_of_another_sha_do_not_fail_this_one() -> None:
-    report = report_for(deployment(), [pod("ImagePullBackOff", sha="f" * 40)])
-    assert report.state is State.SUCCESS
+def test_long_kubelet_messages_are_cut() -> None:
+    long = pod("ErrImagePull")
+    long["status"]["containerStatuses"][0]["state"]["waiting"]["message"] = "rpc error:\n" + "x" * 500
+    (problem,) = pod_problems([long], SHA)
+    assert problem.describe().endswith("…")
+    assert "\n" not in problem.describe() and len(problem.describe()) < 140
 
 
-def test_rollout_state_identifies_the_preview() -> None:
-    state = rollout_state(deployment())
-    assert state is not None
-    assert (state.repo, state.number, state.sha, state.installation_id) == ("acme/web", 42, SHA, 7)
+def test_pull_errors_share_one_grace_timer() -> None:
+    (pulling,) = pod_problems([pod("ErrImagePull")], SHA)
+    (backing_off,) = pod_problems([pod("ImagePullBackOff")], SHA)
+    assert pulling.key == backing_off.key
 
 
-def test_foreign_deployments_are_ignored() -> None:
-    foreign = copy.deepcopy(DEPLOYMENT)
-    foreign["metadata"]["annotations"] = {}
-    assert rollout_state(foreign) is None
+def test_pods_of_another_sha_or_being_deleted_do_not_fail_this_one() -> None:
+    assert pod_problems([pod("ImagePullBackOff", sha="f" * 40)], SHA) == []
+    deleting = pod("ImagePullBackOff")
+    deleting["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    assert pod_problems([deleting], SHA) == []
+
+
+def test_combined_status_is_the_worst() -> None:
+    ready = report_for(deployment(), None, URL)
+    rolling = report_for(deployment(readyReplicas=0, availableReplicas=0))
+    (problem,) = pod_problems([pod("CrashLoopBackOff", 1)], SHA)
+    failed = report_for(deployment(), problem)
+    assert combine([ready, rolling]) == rolling
+    assert combine([rolling, failed, ready]) == failed
+    assert combine([ready, ready]) == ready
+    assert combine([]) is None
+
+
+def namespace(repo: str = "acme/web", number: str = "42", **annotations: str) -> dict:
+    values = {
+        "previewbot.io/repo": repo,
+        "previewbot.io/pr": number,
+        "previewbot.io/applied-sha": SHA,
+        "previewbot.io/url": URL,
+        "previewbot.io/installation": "7",
+        **annotations,
+    }
+    name = naming.namespace_name(repo, int(number)) if number.isdecimal() else "pr-x"
+    return {"metadata": {"name": name, "annotations": values}, "status": {"phase": "Active"}}
+
+
+def test_identity_comes_from_the_namespace() -> None:
+    found = identity(namespace())
+    assert found is not None
+    assert (found.ref.repo, found.ref.number, found.ref.installation_id, found.sha, found.url) == (
+        "acme/web",
+        42,
+        7,
+        SHA,
+        URL,
+    )
+
+
+def test_terminating_or_malformed_namespaces_have_no_identity() -> None:
+    terminating = namespace()
+    terminating["status"]["phase"] = "Terminating"
+    assert identity(terminating) is None
+    assert identity(namespace(number="²")) is None
+    assert identity(namespace(number="4" * 40)) is None
+    assert identity(namespace(**{"previewbot.io/applied-sha": "not-a-sha"})) is None
+    assert identity(namespace(**{"previewbot.io/installation": "x"})) is None
+    renamed = namespace()
+    renamed["metadata"]["name"] = naming.namespace_name("other/repo", 42)
+    assert identity(renamed) is None  # the name must be the one previewbot derives
+    assert identity({"metadata": {}}) is None

@@ -52,10 +52,25 @@ class PodProblem:
         text = f"{self.reason} on container {self.container}"
         if self.reason == "CrashLoopBackOff" and self.restarts:
             text += f" ({self.restarts} restarts)"
-        message = " ".join(self.message.split())
-        if message:
-            text += ": " + (message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…")
-        return text
+        message = _shorten(self.message)
+        return f"{text}: {message}" if message else text
+
+
+_RPC_PREFIX = re.compile(r"^rpc error: code = \w+ desc = ")
+
+
+def _shorten(message: str, limit: int = MAX_MESSAGE) -> str:
+    """The kubelet's message on one line, cut from the front: in ``outer: inner: cause`` the cause comes last."""
+    message = _RPC_PREFIX.sub("", " ".join(message.split()))
+    if len(message) <= limit:
+        return message
+    kept = ""
+    for part in reversed(message.split(": ")):
+        candidate = f"{part}: {kept}" if kept else part
+        if len(candidate) > limit - 1:
+            break
+        kept = candidate
+    return "…" + (kept or message[-(limit - 1) :])
 
 
 def _condition(deployment: dict, kind: str) -> dict | None:

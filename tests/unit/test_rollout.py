@@ -123,12 +123,19 @@ def test_crash_loop_names_restarts() -> None:
     assert report.description.startswith("Rollout failed: CrashLoopBackOff on container web (4 restarts): ")
 
 
-def test_long_kubelet_messages_are_cut() -> None:
+def test_long_kubelet_messages_keep_their_cause() -> None:
+    image = "registry.example.com/acme/web:0d1a26e"
     long = pod("ErrImagePull")
-    long["status"]["containerStatuses"][0]["state"]["waiting"]["message"] = "rpc error:\n" + "x" * 500
+    long["status"]["containerStatuses"][0]["state"]["waiting"]["message"] = (
+        f'rpc error: code = NotFound desc = failed to pull and unpack image "{image}": '
+        f'failed to resolve reference "{image}":\n {image}: not found'
+    )
     (problem,) = pod_problems([long], SHA)
-    assert problem.describe().endswith("…")
-    assert "\n" not in problem.describe() and len(problem.describe()) < 140
+    assert problem.describe() == f"ErrImagePull on container web: …{image}: not found"
+    endless = pod("CrashLoopBackOff")
+    endless["status"]["containerStatuses"][0]["state"]["waiting"]["message"] = "x" * 500
+    (problem,) = pod_problems([endless], SHA)
+    assert problem.describe().endswith(": …" + "x" * 79)
 
 
 def test_pull_errors_share_one_grace_timer() -> None:

@@ -113,6 +113,8 @@ def _run(
         held = True
         attempts = Attempts(runtime, task.request.id)
         attempt = attempts.start()
+        if attempt > settings.max_retries + 1:  # earlier runs ended without an answer: their worker died
+            return give_up(runtime, job, f"Gave up after {attempt - 1} attempts: the worker stopped during the task")
         outcome = action(runtime.lifecycle)
         attempts.finish()
         log.info("done: %s", outcome, extra=extra)

@@ -16,10 +16,8 @@ SECRET = "e2e-webhook-secret"
 REPO = "acme/web-shop"
 
 
-@pytest.fixture(scope="module")
-def stack(kube, gh, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    workdir: Path = tmp_path_factory.mktemp("e2e")
-    db = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0) + 1
+def make_stack(kube, gh, redis_url: str, workdir: Path, db: int, **extra: str) -> Stack:
+    """previewbot's three processes on Redis database ``db``, with ``extra`` settings."""
     env = {
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "HOME": str(workdir),
@@ -37,9 +35,16 @@ def stack(kube, gh, redis_url: str, tmp_path_factory: pytest.TempPathFactory) ->
         "PREVIEWBOT_WATCH_RESYNC_SECONDS": "120",
         "PREVIEWBOT_LOG_LEVEL": "INFO",
         "PREVIEWBOT_GITHUB_WRITE_INTERVAL": "0.05",
+        **extra,
     }
     gh.add_repo(REPO)
-    stack = Stack(env=env, logdir=workdir)
+    return Stack(env=env, logdir=workdir)
+
+
+@pytest.fixture(scope="module")
+def stack(kube, gh, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    db = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0) + 1
+    stack = make_stack(kube, gh, redis_url, tmp_path_factory.mktemp("e2e"), db)
     stack.start_all()
     yield stack
     stack.stop_all()

@@ -26,7 +26,7 @@ from preview import naming
 from preview.models import Command, CommandKind, PullRef
 from preview.ports import PermanentError, TemporaryError
 from preview.reporting import Reporter, parse_member
-from preview.rollout import PodProblem, combine, identity, object_sha, pod_problems, report_for
+from preview.rollout import PodProblem, combine, deadline_exceeded, identity, object_sha, pod_problems, report_for
 from workers.cluster_view import KINDS, ClusterView
 from workers.enqueue import Enqueuer
 from workers.streams import ClusterSource, Stream, _NeverRaised
@@ -91,8 +91,13 @@ class Watcher:
         ]
         if not deployments:
             return
-        problem = self._due(namespace, pod_problems(self.view.pods.get(namespace, {}).values(), preview.sha))
-        reports = [report_for(d, problem, preview.url) for d in deployments]
+        problems = pod_problems(self.view.pods.get(namespace, {}).values(), preview.sha)
+        due = self._due(namespace, problems)
+        # past the progress deadline, any current problem explains it, in its grace or not
+        reports = [
+            report_for(d, due or (problems[0] if problems and deadline_exceeded(d) else None), preview.url)
+            for d in deployments
+        ]
         if any(r is None for r in reports):
             return  # a controller has not caught up with the newest spec yet
         report = combine([r for r in reports if r is not None])

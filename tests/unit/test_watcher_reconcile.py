@@ -134,3 +134,14 @@ def test_objects_of_another_commit_in_the_namespace_are_left_out() -> None:
     w.reconcile(NS)
     assert [(r.state, r.target_url) for r in github.for_sha(SHA)] == [(State.SUCCESS, URL)]
     assert {sha for sha, _, _ in github.statuses} == {SHA}
+
+
+def test_past_the_deadline_a_problem_in_its_grace_still_explains_the_failure() -> None:
+    github, clock = FakeGitHub(), Clock()
+    w = watcher(github, clock)
+    expired = copy.deepcopy(DEPLOYMENT)
+    expired["status"]["conditions"] = [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]
+    w.view.apply(Changed("deployments", "MODIFIED", expired))
+    w.view.apply(Changed("pods", "ADDED", pod("ImagePullBackOff")))
+    w.reconcile(NS)
+    assert descriptions(github) == ["Rollout failed: ImagePullBackOff on container web: manifest unknown"]

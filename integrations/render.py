@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,8 +9,9 @@ from typing import Any
 import jinja2
 import yaml
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
 
+from integrations.template_child import TemplateFailure, render_untrusted
+from integrations.template_env import ENV_OPTIONS, FILTERS, to_yaml, without  # noqa: F401 - to_yaml is public
 from preview.ports import PermanentError
 
 SUFFIX = ".yaml.j2"
@@ -46,10 +45,6 @@ KIND_ORDER = (
 )
 _RANK = {kind: i for i, kind in enumerate(KIND_ORDER)}
 
-# Characters JSON leaves raw but YAML would reject or fold (C1 controls, line/paragraph
-# separators, surrogates, non-characters): written as escapes instead.
-_YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
-
 
 class RenderError(PermanentError):
     """A template could not be turned into valid manifests."""
@@ -60,22 +55,22 @@ class RenderError(PermanentError):
         self.problem = problem
 
 
-def _check_defined(value: Any) -> None:
-    if isinstance(value, jinja2.Undefined):
-        str(value)  # StrictUndefined raises UndefinedError naming the variable
-
-
-def to_yaml(value: Any) -> str:
-    """Inline ``value`` as one YAML flow node that parses back to exactly ``value``."""
-    _check_defined(value)
-    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
-    return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
-def without(mapping: Mapping[str, Any], *keys: str) -> dict[str, Any]:
-    """A copy of ``mapping`` without ``keys``."""
-    _check_defined(mapping)
-    return {k: v for k, v in mapping.items() if k not in keys}
+#: What a repository's own templates may create: namespaced kinds previewbot can apply, minus the
+#: ones that set the preview's limits (ResourceQuota, LimitRange), which stay the operator's.
+REPO_KINDS = frozenset(
+    {
+        ("v1", "ConfigMap"),
+        ("v1", "Secret"),
+        ("v1", "Service"),
+        ("v1", "ServiceAccount"),
+        ("apps/v1", "Deployment"),
+        ("networking.k8s.io/v1", "Ingress"),
+        ("networking.k8s.io/v1", "NetworkPolicy"),
+        ("rbac.authorization.k8s.io/v1", "Role"),
+        ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+    }
+)
+RESERVED_PREFIXES = ("previewbot.io/", "app.kubernetes.io/managed-by")
 
 
 class TemplateRenderer:
@@ -88,16 +83,9 @@ class TemplateRenderer:
 
     def __init__(self, directory: Path, extra_dirs: Sequence[Path] = ()) -> None:
         self.dirs = [Path(directory), *(Path(d) for d in extra_dirs)]
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader([str(d) for d in reversed(self.dirs)]),
-            undefined=jinja2.StrictUndefined,
-            autoescape=False,
-            keep_trailing_newline=True,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        self.env.filters["yaml"] = to_yaml
-        self.env.filters["without"] = without
+        loader = jinja2.FileSystemLoader([str(d) for d in reversed(self.dirs)])
+        self.env = jinja2.Environment(loader=loader, **ENV_OPTIONS)
+        self.env.filters.update(FILTERS)
 
     def template_names(self) -> list[str]:
         """The templates :meth:`render` uses, in rendering order."""
@@ -123,26 +111,28 @@ class TemplateRenderer:
         for name in names:
             found.extend(_enforce(name, obj, values) for obj in self._documents(name, values))
         if extra:
-            sandbox = self._sandbox(extra)
-            for name in sorted(extra):
-                for obj in self._documents(name, values, sandbox):
-                    if isinstance(obj, dict) and (obj.get("kind") in CLUSTER_SCOPED or obj.get("kind") == "Namespace"):
-                        raise RenderError(name, f"repository templates may not create a {obj.get('kind')}")
-                    found.append(_enforce(name, obj, values))
+            found.extend(self._repository_objects(extra, values, found))
         order = sorted(range(len(found)), key=lambda i: (_RANK.get(found[i]["kind"], len(_RANK)), i))
         return [found[i] for i in order]
 
-    def _sandbox(self, templates: Mapping[str, str]) -> jinja2.Environment:
-        env = SandboxedEnvironment(
-            loader=jinja2.DictLoader(dict(templates)),
-            undefined=jinja2.StrictUndefined,
-            autoescape=False,
-            keep_trailing_newline=True,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        env.filters.update(self.env.filters)
-        return env
+    @staticmethod
+    def _repository_objects(extra: Mapping[str, str], values: dict, builtin: list[dict]) -> list[dict]:
+        """The repository's objects: rendered under hard limits, confined, stamped with previewbot's labels."""
+        try:
+            documents = render_untrusted(extra, values)
+        except TemplateFailure as exc:
+            where = exc.template if exc.line is None else f"{exc.template} line {exc.line}"
+            raise RenderError(where, exc.problem) from None
+        taken = {(o["kind"], o["metadata"]["name"]) for o in builtin}
+        objects = []
+        for name in sorted(documents):
+            for obj in documents[name]:
+                _confine(name, obj, taken)
+                obj = _enforce(name, obj, values)
+                _label_pods(obj)
+                taken.add((obj["kind"], obj["metadata"]["name"]))
+                objects.append(obj)
+        return objects
 
     def _documents(self, name: str, values: dict, env: jinja2.Environment | None = None) -> Iterable[Any]:
         try:
@@ -190,3 +180,50 @@ def _enforce(name: str, obj: Any, values: dict) -> dict:
     elif kind not in CLUSTER_SCOPED:
         meta["namespace"] = values["namespace"]
     return obj
+
+
+def _reserved(mapping: object) -> list[str]:
+    if not isinstance(mapping, dict):
+        return []
+    return sorted(k for k in mapping if isinstance(k, str) and k.startswith(RESERVED_PREFIXES))
+
+
+def _pod_template(obj: dict) -> dict | None:
+    template = (obj.get("spec") or {}).get("template") if obj.get("kind") == "Deployment" else None
+    return template if isinstance(template, dict) else None
+
+
+def _confine(name: str, obj: Any, taken: set[tuple[str, str]]) -> None:
+    """Refuse what a repository template may not create or claim."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("metadata"), dict):
+        return  # _enforce names the problem
+    kind, meta = obj.get("kind"), obj["metadata"]
+    if (obj.get("apiVersion"), kind) not in REPO_KINDS:
+        allowed = ", ".join(sorted(k for _, k in REPO_KINDS))
+        raise RenderError(
+            name, f"repository templates may not create a {kind} ({obj.get('apiVersion')}); allowed: {allowed}"
+        )
+    if (kind, meta.get("name")) in taken:
+        raise RenderError(name, f"{kind} {meta.get('name')} is already defined by the preview's own templates")
+    pod_meta = (_pod_template(obj) or {}).get("metadata")
+    pod_meta = pod_meta if isinstance(pod_meta, dict) else {}
+    for where, mapping in (
+        ("metadata.labels", meta.get("labels")),
+        ("metadata.annotations", meta.get("annotations")),
+        ("spec.template.metadata.labels", pod_meta.get("labels")),
+        ("spec.template.metadata.annotations", pod_meta.get("annotations")),
+    ):
+        if keys := _reserved(mapping):
+            raise RenderError(name, f"{kind} {meta.get('name')}: {where} may not set previewbot's {', '.join(keys)}")
+    if kind == "RoleBinding" and (obj.get("roleRef") or {}).get("kind") != "Role":
+        raise RenderError(name, f"RoleBinding {meta.get('name')}: may refer only to a Role of the preview")
+
+
+def _label_pods(obj: dict) -> None:
+    """previewbot's labels on the pods of a repository workload too (the watcher follows them)."""
+    template = _pod_template(obj)
+    if template is None:
+        return
+    pod_meta = template.get("metadata") if isinstance(template.get("metadata"), dict) else {}
+    pod_meta["labels"] = {**(pod_meta.get("labels") or {}), **obj["metadata"]["labels"]}
+    template["metadata"] = pod_meta

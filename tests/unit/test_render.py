@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -317,3 +318,71 @@ def test_repository_templates_add_namespaced_objects(renderer: TemplateRenderer)
 def test_repository_templates_are_confined(renderer: TemplateRenderer, text: str, problem: str) -> None:
     with pytest.raises(RenderError, match=problem):
         renderer.render(make_values(), {"evil.yaml.j2": text})
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", "s of CPU"),
+        ("{{ 'x' * 10**9 }}", "MiB|memory|bytes"),
+        ("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(1) }}", "recursion too deep"),
+        ("{% include 'loop.yaml.j2' %}", "recursion too deep"),
+    ],
+)
+def test_hostile_repository_templates_end_in_a_named_failure(
+    renderer: TemplateRenderer, text: str, problem: str
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(RenderError, match=problem) as info:
+        renderer.render(make_values(), {"loop.yaml.j2": text})
+    assert str(info.value).startswith("loop.yaml.j2")
+    assert time.monotonic() - started < 20  # the child's limits, not the test's patience, ended it
+
+
+def test_template_failures_name_the_line(renderer: TemplateRenderer) -> None:
+    text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: {{ 1 // 0 }}\n"
+    with pytest.raises(RenderError, match=r"^bad.yaml.j2 line 6: ZeroDivisionError"):
+        renderer.render(make_values(), {"bad.yaml.j2": text})
+
+
+CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            CONFIGMAP + "  annotations:\n    previewbot.io/repo: other/repo\n",
+            "may not set previewbot's previewbot.io/repo",
+        ),
+        (CONFIGMAP + "  labels:\n    app.kubernetes.io/managed-by: me\n", "may not set previewbot's"),
+        (
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: db\nspec:\n  template:\n    metadata:\n"
+            "      annotations:\n        previewbot.io/sha: 0000000000000000000000000000000000000000\n",
+            "spec.template.metadata.annotations may not set previewbot's previewbot.io/sha",
+        ),
+        ("apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: more\n", "may not create a ResourceQuota"),
+        ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n", "may not create a Pod"),
+        (
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: b\n"
+            "roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\n",
+            "may refer only to a Role",
+        ),
+        ("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n", "already defined by the preview"),
+    ],
+)
+def test_repository_templates_cannot_claim_previewbots_objects(
+    renderer: TemplateRenderer, text: str, problem: str
+) -> None:
+    with pytest.raises(RenderError, match=problem):
+        renderer.render(make_values(), {"claim.yaml.j2": text})
+
+
+def test_repository_workloads_get_previewbots_labels_on_their_pods(renderer: TemplateRenderer) -> None:
+    text = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: db\nspec:\n  selector:\n    matchLabels:\n"
+        "      app: db\n  template:\n    metadata:\n      labels:\n        app: db\n    spec:\n      containers: []\n"
+    )
+    (db,) = [o for o in renderer.render(make_values(), {"db.yaml.j2": text}) if o["metadata"]["name"] == "db"]
+    labels = db["spec"]["template"]["metadata"]["labels"]
+    assert labels["app"] == "db" and labels["app.kubernetes.io/managed-by"] == "previewbot"

@@ -75,7 +75,8 @@ def to_pull_request(ref: PullRef, data: dict) -> PullRequest:
         title=data.get("title") or "",
         author=(data.get("user") or {}).get("login", ""),
         labels=tuple(label["name"] for label in data.get("labels") or ()),
-        fork=head_repo is not None and head_repo.lower() != ref.repo.lower(),
+        # a deleted fork has ``head.repo: null``: only a head known to be the base repository is not a fork
+        fork=not isinstance(head_repo, str) or head_repo.lower() != ref.repo.lower(),
     )
 
 

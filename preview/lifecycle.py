@@ -47,6 +47,7 @@ def _json_config(text: str | None) -> RepoConfig:
 
 
 ISO = "%Y-%m-%dT%H:%M:%SZ"
+WAITING_FOR_APPROVAL = "Waiting for approval: a maintainer can comment /preview approve (fork pull request)"
 
 
 def _now() -> datetime:
@@ -187,6 +188,10 @@ class Lifecycle:
         if previous == head and not force:
             log.info("preview up to date", extra=self._log_extra(ref, head))
             return Outcome.UP_TO_DATE
+        if pr.fork and self.memory.get(self._flag("approved", ref)) != head:
+            # nothing from an unapproved fork head is read: not even its .preview.yml
+            self.reporter.report(ref, head, StatusReport(State.PENDING, WAITING_FOR_APPROVAL), hold=True)
+            return Outcome.WAITING
         try:
             config = self.load_config(self.github.read_file(ref, FILE_NAME, head))
         except ConfigError as exc:
@@ -220,12 +225,8 @@ class Lifecycle:
         return found
 
     def _hold(self, pr: PullRequest, config: RepoConfig) -> StatusReport | None:
-        """A reason not to deploy the head yet: an unapproved fork, or required checks not green."""
+        """A reason not to deploy the head yet: required checks not green."""
         ref, head = pr.ref, pr.head_sha
-        if pr.fork and self.memory.get(self._flag("approved", ref)) != head:
-            return StatusReport(
-                State.PENDING, "Waiting for approval: a maintainer can comment /preview approve (fork pull request)"
-            )
         if not config.required_checks:
             return None
         results = self.github.check_results(ref, head, self.settings.status_context)

@@ -21,6 +21,7 @@ class FakeGitHub:
     reactions: list[tuple[int, str]] = field(default_factory=list)
     checks: dict[str, dict[str, str]] = field(default_factory=dict)
     reads: int = 0
+    file_reads: list[tuple[str, str]] = field(default_factory=list)
 
     def open(self, repo: str, number: int, sha: str, **kw: object) -> PullRequest:
         pr = PullRequest(PullRef(repo, number), sha, "feature", "main", "open", **kw)  # type: ignore[arg-type]
@@ -51,9 +52,11 @@ class FakeGitHub:
         return dict(self.checks.get(sha, {}))
 
     def read_file(self, ref: PullRef, path: str, sha: str) -> str | None:
+        self.file_reads.append((sha, path))
         return self.files.get((sha, path))
 
     def read_templates(self, ref: PullRef, directory: str, sha: str) -> dict[str, str]:
+        self.file_reads.append((sha, directory))
         prefix = directory.rstrip("/") + "/"
         return {
             path.removeprefix(prefix): text

@@ -126,3 +126,13 @@ def test_purge_deletes_a_repositorys_previews_without_github(world) -> None:
     assert f"delete-namespace {naming.namespace_name(REPO, 9)}" in cluster.calls
     assert f"delete-namespace {naming.namespace_name('other/app', 1)}" not in cluster.calls
     assert len(github.statuses) == writes
+
+
+def test_nothing_from_an_unapproved_fork_head_is_read(world) -> None:
+    lc, github, cluster, runner = world
+    github.open(REPO, 9, A, fork=True)
+    github.files[(A, ".preview.yml")] = "templates: evil/\n"
+    assert lc.sync(REF, A) is Outcome.WAITING
+    assert github.file_reads == []
+    runner.run(REF, 100, "maintainer", "/preview approve")
+    assert (A, ".preview.yml") in github.file_reads  # read only once approved

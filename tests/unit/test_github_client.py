@@ -49,3 +49,16 @@ def test_repr_shows_no_secrets() -> None:
     ).decode()
     tokens = InstallationTokens(3, pem, "https://api.github.com")
     assert repr(tokens) == "InstallationTokens(app_id=3, installations=0)"
+
+
+def test_a_pull_request_whose_head_repository_is_gone_is_a_fork() -> None:
+    from integrations.github_client import to_pull_request
+    from preview.models import PullRef
+
+    base = {"ref": "main", "repo": {"full_name": "acme/web"}}
+    data = {"state": "open", "base": base, "head": {"sha": "a" * 40, "ref": "x", "repo": None}}
+    assert to_pull_request(PullRef("acme/web", 1), data).fork
+    data["head"]["repo"] = {"full_name": "ACME/web"}
+    assert not to_pull_request(PullRef("acme/web", 1), data).fork
+    data["head"]["repo"] = {"full_name": "stranger/web"}
+    assert to_pull_request(PullRef("acme/web", 1), data).fork

@@ -340,6 +340,7 @@ class Lifecycle:
             "annotations": annotations,
             "ingress_class": s.ingress_class,
             "quota": {"cpu": "2", "memory": "2Gi", "pods": "10"},
+            "pod_security": s.pod_security,
         }
 
     # -- teardown -----------------------------------------------------------------------------

@@ -62,6 +62,7 @@ class Settings:
     retry_backoff_seconds: float = 2.0
     retry_backoff_max_seconds: float = 300.0
     stale_pending_seconds: int = 900
+    pod_security: str = "baseline"
     extra: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
@@ -213,6 +214,10 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         if scheme not in ("http", "https"):
             raise SettingsError("PREVIEWBOT_URL_SCHEME: expected http or https")
         kwargs["url_scheme"] = scheme
+    if level := get("POD_SECURITY"):
+        if level not in ("privileged", "baseline", "restricted"):
+            raise SettingsError("PREVIEWBOT_POD_SECURITY: expected privileged, baseline or restricted")
+        kwargs["pod_security"] = level
     if label := get("PREVIEW_LABEL"):
         kwargs["preview_label"] = label
     if keep := get("KEEP_LABEL"):

@@ -62,6 +62,7 @@ def make_values(**overrides: object) -> dict:
         },
         "ingress_class": "",
         "quota": {"cpu": "2", "memory": "2Gi", "pods": "10"},
+        "pod_security": "baseline",
     }
     values.update(overrides)
     return values
@@ -386,3 +387,44 @@ def test_repository_workloads_get_previewbots_labels_on_their_pods(renderer: Tem
     (db,) = [o for o in renderer.render(make_values(), {"db.yaml.j2": text}) if o["metadata"]["name"] == "db"]
     labels = db["spec"]["template"]["metadata"]["labels"]
     assert labels["app"] == "db" and labels["app.kubernetes.io/managed-by"] == "previewbot"
+
+
+def test_the_namespace_enforces_the_pod_security_level(renderer: TemplateRenderer) -> None:
+    labels = by_kind(renderer.render(make_values(pod_security="restricted")))["Namespace"]["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert labels["app.kubernetes.io/managed-by"] == "previewbot"
+
+
+def restricted_violations(pod_spec: dict) -> list[str]:
+    """The Pod Security Standards' restricted profile, for the fields the templates set."""
+    problems = []
+    pod_ctx = pod_spec.get("securityContext") or {}
+    for key in ("hostNetwork", "hostPID", "hostIPC"):
+        if pod_spec.get(key):
+            problems.append(key)
+    if any("hostPath" in v for v in pod_spec.get("volumes") or []):
+        problems.append("hostPath volume")
+    for container in (pod_spec.get("initContainers") or []) + pod_spec["containers"]:
+        ctx = container.get("securityContext") or {}
+        if ctx.get("privileged"):
+            problems.append("privileged")
+        if ctx.get("allowPrivilegeEscalation") is not False:
+            problems.append("allowPrivilegeEscalation")
+        if (ctx.get("capabilities") or {}).get("drop") != ["ALL"]:
+            problems.append("capabilities.drop")
+        if set((ctx.get("capabilities") or {}).get("add") or []) - {"NET_BIND_SERVICE"}:
+            problems.append("capabilities.add")
+        if not ctx.get("runAsNonRoot", pod_ctx.get("runAsNonRoot")):
+            problems.append("runAsNonRoot")
+        seccomp = (ctx.get("seccompProfile") or pod_ctx.get("seccompProfile") or {}).get("type")
+        if seccomp not in ("RuntimeDefault", "Localhost"):
+            problems.append("seccompProfile")
+        if container.get("ports") and any(p.get("hostPort") for p in container["ports"]):
+            problems.append("hostPort")
+    return problems
+
+
+def test_the_default_templates_pass_the_restricted_profile(renderer: TemplateRenderer) -> None:
+    for obj in renderer.render(make_values()):
+        if obj["kind"] == "Deployment":
+            assert restricted_violations(obj["spec"]["template"]["spec"]) == []

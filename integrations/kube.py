@@ -316,6 +316,7 @@ def _namespace_info(body: dict, name: str) -> NamespaceInfo:
         name=meta.get("name", name),
         phase=(body.get("status") or {}).get("phase") or "Active",
         annotations=dict(meta.get("annotations") or {}),
+        labels=dict(meta.get("labels") or {}),
     )
 
 

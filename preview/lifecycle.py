@@ -160,7 +160,7 @@ class Lifecycle:
         namespaces = self.cluster.list_namespaces(f"{naming.PREFIX}/repo={naming.label_value(repo.replace('/', '.'))}")
         for ns in namespaces:
             if ns.annotations.get(Annotations.REPO) == repo and not ns.terminating:
-                self.cluster.delete_namespace(ns.name)
+                self._delete_namespace(ns)
         return len(namespaces)
 
     def teardown(self, ref: PullRef, hint_sha: str | None = None, *, force: bool = False) -> Outcome:
@@ -357,9 +357,15 @@ class Lifecycle:
         if ns is None:
             return Outcome.ABSENT
         if not ns.terminating:
-            self.cluster.delete_namespace(ns_name)
+            self._delete_namespace(ns)
         log.info("preview torn down", extra=self._log_extra(ref, None))
         return Outcome.TORN_DOWN
+
+    def _delete_namespace(self, ns: NamespaceInfo) -> None:
+        """Delete a preview namespace, and only one: it must carry previewbot's managed-by label."""
+        if ns.labels.get(naming.MANAGED_BY) != naming.MANAGER:
+            raise PermanentError(f"namespace {ns.name} is not managed by previewbot; not deleting it")
+        self.cluster.delete_namespace(ns.name)
 
     @staticmethod
     def _log_extra(ref: PullRef, sha: str | None) -> dict[str, object]:

@@ -72,6 +72,7 @@ class Command:
     comment_id: int | None = None
     author: str = ""
     text: str = ""
+    created_at: str = ""  # a command comment's creation time (ISO-8601 UTC), as GitHub set it
 
     def as_message(self) -> dict[str, object]:
         """Plain JSON-safe arguments for a task."""
@@ -83,7 +84,9 @@ class Command:
             "delivery_id": self.delivery_id,
         }
         if self.kind is CommandKind.COMMAND:
-            message.update(comment_id=self.comment_id, author=self.author, text=self.text)
+            message.update(
+                comment_id=self.comment_id, author=self.author, text=self.text, created_at=self.created_at
+            )
         return message
 
 
@@ -134,6 +137,7 @@ class NamespaceInfo:
     name: str
     phase: str = "Active"
     annotations: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def terminating(self) -> bool:

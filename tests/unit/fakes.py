@@ -100,7 +100,8 @@ class FakeCluster:
         if ns is None:
             return None
         phase = "Terminating" if name in self.terminating else "Active"
-        return NamespaceInfo(name, phase, dict(ns["metadata"].get("annotations", {})))
+        meta = ns["metadata"]
+        return NamespaceInfo(name, phase, dict(meta.get("annotations", {})), dict(meta.get("labels", {})))
 
     def apply(self, manifest: dict) -> None:
         ref = ObjectRef.of(manifest)

@@ -248,3 +248,13 @@ def test_expiry_is_shown_in_the_comment(world) -> None:
     lc.sync(PullRef(REPO, 7), A)
     lc.reporter.report(PullRef(REPO, 7), A, StatusReport(State.SUCCESS, "Preview ready", "https://u"))
     assert "2026-01-02T00:00:00Z" in github.comments[1]
+
+
+def test_a_namespace_without_previewbots_label_is_never_deleted() -> None:
+    github, cluster = FakeGitHub(), FakeCluster()
+    lifecycle = Lifecycle(github, cluster, FakeRenderer(), Reporter(github, MemoryLedger(), "preview"), Settings())
+    name = naming.namespace_name("acme/web", 3)
+    cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {}}})
+    with pytest.raises(PermanentError, match="not managed by previewbot"):
+        lifecycle.teardown(PullRef("acme/web", 3), force=True)
+    assert f"delete-namespace {name}" not in cluster.calls

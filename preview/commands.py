@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from preview.comment import HELP, help_text
 from preview.lifecycle import Lifecycle
@@ -13,6 +15,11 @@ from preview.reporting import Reporter
 log = logging.getLogger(__name__)
 
 WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
+_SHA = re.compile(r"[0-9a-f]{7,40}")
+
+
+def _no_history(_ref: PullRef, _comment_id: int) -> str | None:
+    return None
 
 
 def parse(text: str) -> str:
@@ -27,6 +34,8 @@ class CommandRunner:
 
     lifecycle: Lifecycle
     reporter: Reporter
+    #: The head the PR had when a command comment arrived (by comment id), as the intake recorded it.
+    seen_head: Callable[[PullRef, int], str | None] = field(default=_no_history)
 
     def run(self, ref: PullRef, comment_id: int, author: str, text: str) -> str:
         github = self.lifecycle.github
@@ -44,13 +53,33 @@ class CommandRunner:
         elif name == "destroy":
             outcome = str(self.lifecycle.stop(ref))
         elif name == "approve":
-            sha, result = self.lifecycle.approve(ref)
-            outcome = f"approved {sha[:7]} ({result})"
+            outcome = self._approve(ref, comment_id, text)
         elif name == "status":
             outcome = "state shown above"
         else:
             outcome = help_text()
         return self._answer(ref, author, text, outcome)
+
+    def _approve(self, ref: PullRef, comment_id: int, text: str) -> str:
+        """Approve the commit the maintainer saw: the head when the comment arrived, or the one named."""
+        words = text.split()
+        if len(words) > 2:
+            wanted: str | None = words[2].lower()
+            if not _SHA.fullmatch(wanted):
+                return "usage: `/preview approve` or `/preview approve <commit SHA>`"
+        else:
+            wanted = self.seen_head(ref, comment_id)
+            if wanted is None:
+                return "could not tell which commit you reviewed; comment `/preview approve <commit SHA>`"
+        approved, head, result = self.lifecycle.approve(ref, wanted)
+        if approved is None:
+            return f"{wanted[:7]} is not the head ({head[:7]}); give its full 40-character SHA to approve it"
+        if approved != head:
+            return (
+                f"approved {approved[:7]}, but the head is now {head[:7]} (pushed after your comment); "
+                "it needs its own approval"
+            )
+        return f"approved {approved[:7]} ({result})"
 
     def _answer(self, ref: PullRef, author: str, text: str, result: str) -> str:
         shown = text[:60].replace("`", "'")

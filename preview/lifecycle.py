@@ -122,11 +122,18 @@ class Lifecycle:
         self.memory.delete(self._flag("stopped", ref))
         return self.sync(ref, force=force)
 
-    def approve(self, ref: PullRef) -> tuple[str, Outcome]:
-        """``/preview approve``: allow the PR's current head (and only it) to deploy."""
+    def approve(self, ref: PullRef, sha: str) -> tuple[str | None, str, Outcome | None]:
+        """``/preview approve``: allow commit ``sha`` (and only it) to deploy; converge if it is the head.
+
+        ``sha`` may be a prefix of the head; any other commit must be named in full. Returns the
+        approved commit (None when ``sha`` could not be resolved), the head, and what converging did.
+        """
         pr = self.github.get_pull(ref)
-        self.memory.put(self._flag("approved", ref), pr.head_sha)
-        return pr.head_sha, self._converge(pr, pr.head_sha)
+        approved = pr.head_sha if pr.head_sha.startswith(sha) else sha if len(sha) == 40 else None
+        if approved is None:
+            return None, pr.head_sha, None
+        self.memory.put(self._flag("approved", ref), approved)
+        return approved, pr.head_sha, self._converge(pr, pr.head_sha)
 
     def waiting_pull(self, repo: str, sha: str) -> int | None:
         """The PR whose deploy of ``sha`` waits for checks, if any."""

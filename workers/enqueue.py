@@ -2,7 +2,9 @@
 
 The message is a regular Celery (protocol 2) message on the Redis transport, pushed by a
 Lua script that first checks the delivery id: a redelivered webhook enqueues nothing, and
-the id is recorded only together with the job, never without it.
+the id is recorded only together with the job, never without it. The same script keeps the
+bookkeeping that needs arrival order: the newest sync of each PR (older queued ones then do
+nothing), the heads a PR had, and the head a ``/preview`` command's author could have seen.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from datetime import UTC, datetime
 
 from celery import Celery
 from redis import Redis
@@ -28,11 +31,36 @@ TASK_NAMES = {
 #: Task kinds that act on a PR's whole state: a newer one makes older queued ones redundant.
 COALESCED = frozenset({CommandKind.SYNC, CommandKind.TEARDOWN})
 
+#: How long the heads a PR had are remembered (an approval may come days after a push).
+HEADS_TTL = 30 * 24 * 3600
+#: A head recorded this many seconds after a comment was written still counts as seen (delivery delay).
+SEEN_TOLERANCE = 2
+
+# ARGV: message, dedupe ttl, kind, task id, mode, value, heads ttl. Modes:
+#   sync    KEYS[3] = the PR's newest-task key
+#   push    KEYS[3] = newest-task key, KEYS[4] = the PR's head history (value: the pushed SHA)
+#   command KEYS[3] = head history, KEYS[4] = where the command's seen head goes (value: newest usable time)
 _SCRIPT = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local ttl, mode = tonumber(ARGV[2]), ARGV[5]
 redis.call('LPUSH', KEYS[2], ARGV[1])
-redis.call('SET', KEYS[1], ARGV[3], 'EX', tonumber(ARGV[2]))
-if KEYS[3] then redis.call('SET', KEYS[3], ARGV[4], 'EX', tonumber(ARGV[2])) end
+redis.call('SET', KEYS[1], ARGV[3], 'EX', ttl)
+if mode == 'sync' or mode == 'push' then redis.call('SET', KEYS[3], ARGV[4], 'EX', ttl) end
+if mode == 'push' then
+  local now = redis.call('TIME')
+  redis.call('LPUSH', KEYS[4], now[1] .. ' ' .. ARGV[6])
+  redis.call('LTRIM', KEYS[4], 0, 49)
+  redis.call('EXPIRE', KEYS[4], tonumber(ARGV[7]))
+elseif mode == 'command' then
+  local limit = tonumber(ARGV[6])
+  for _, entry in ipairs(redis.call('LRANGE', KEYS[3], 0, 49)) do
+    local at, sha = string.match(entry, '^(%d+) (%x+)$')
+    if at and tonumber(at) <= limit then
+      redis.call('SET', KEYS[4], sha, 'EX', tonumber(ARGV[7]))
+      break
+    end
+  end
+end
 return 1
 """
 
@@ -40,6 +68,39 @@ return 1
 def latest_key(repo: str, number: int) -> str:
     """Holds the id of the newest queued sync or teardown of a PR (older ones then do nothing)."""
     return f"previewbot:latest:{repo}#{number}"
+
+
+def heads_key(repo: str, number: int) -> str:
+    """The PR's heads as the intake received them, newest first: ``"<epoch seconds> <sha>"``."""
+    return f"previewbot:heads:{repo}#{number}"
+
+
+def seen_key(repo: str, number: int, comment_id: int) -> str:
+    """The head a PR had when a command comment about it arrived."""
+    return f"previewbot:seen:{repo}#{number}:{comment_id}"
+
+
+def _epoch(timestamp: str) -> int | None:
+    try:
+        return int(datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp())
+    except ValueError:
+        return None
+
+
+def _mode(command: Command) -> tuple[str, list[str], str]:
+    """The script's bookkeeping for ``command``: mode, extra keys and value."""
+    repo, number = command.repo, command.number
+    if command.kind in COALESCED and number > 0:
+        if command.event == "pull_request" and command.sha:
+            return "push", [latest_key(repo, number), heads_key(repo, number)], command.sha
+        return "sync", [latest_key(repo, number)], ""
+    if command.kind is CommandKind.COMMAND and command.comment_id and (written := _epoch(command.created_at)):
+        return (
+            "command",
+            [heads_key(repo, number), seen_key(repo, number, command.comment_id)],
+            str(written + SEEN_TOLERANCE),
+        )
+    return "", [], ""
 
 
 class QueueUnavailable(RuntimeError):
@@ -83,10 +144,9 @@ class Enqueuer:
     def submit(self, command: Command) -> bool:
         """Enqueue ``command``; False if its delivery id was seen before."""
         task_id = str(uuid.uuid4())
-        keys = [f"previewbot:delivery:{command.delivery_id}", self._queue]
-        if command.kind in COALESCED and command.number > 0:
-            keys.append(latest_key(command.repo, command.number))
-        args = [self._message(command, task_id), self._ttl, command.kind, task_id]
+        mode, extra, value = _mode(command)
+        keys = [f"previewbot:delivery:{command.delivery_id}", self._queue, *extra]
+        args = [self._message(command, task_id), self._ttl, command.kind, task_id, mode, value, HEADS_TTL]
         try:
             return bool(self._script(keys=keys, args=args))
         except RedisError as exc:

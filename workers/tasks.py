@@ -25,7 +25,7 @@ from preview.intents import Intent, Op
 from preview.lifecycle import Lifecycle, Outcome
 from preview.models import PullRef, State, StatusReport
 from preview.ports import PermanentError, TemporaryError
-from workers.enqueue import latest_key
+from workers.enqueue import latest_key, seen_key
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -144,6 +144,11 @@ def _backoff_range(runtime: Runtime) -> tuple[float, float]:
     return runtime.settings.retry_backoff_seconds, runtime.settings.retry_backoff_max_seconds
 
 
+def _seen(runtime: Runtime, ref: PullRef, comment_id: int) -> str | None:
+    value = runtime.redis.get(seen_key(ref.repo, ref.number, comment_id))
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def _superseded(runtime: Runtime, ref: PullRef, task_id: str | None) -> bool:
     latest = runtime.redis.get(latest_key(ref.repo, ref.number))
     if latest is None or task_id is None:
@@ -188,7 +193,7 @@ def register(app: Celery, runtime: Runtime) -> None:
     def run_command(self: Task, **message: object) -> str:
         """Run a ``/preview`` command from a PR comment."""
         job = Job.of(message)
-        runner = CommandRunner(runtime.lifecycle, runtime.reporter)
+        runner = CommandRunner(runtime.lifecycle, runtime.reporter, seen_head=lambda ref, cid: _seen(runtime, ref, cid))
         return _run(self, runtime, job, lambda _lc: runner.run(job.ref, job.comment_id, job.author, job.text))
 
     @task("checks_finished")

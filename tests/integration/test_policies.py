@@ -186,3 +186,22 @@ def test_label_and_draft_policies(gh, kube, bot_env, redis_url, redis_db) -> Non
         gh.set_draft(REPO, 38, True)
         deliver(web, gh, "pull_request", "converted_to_draft", 38)
         wait_for(lambda: applied(kube, 38) is None, 30, what="removed as a draft")
+
+
+def test_a_push_between_an_approval_and_its_processing_is_not_deployed(
+    intake, gh, kube, redis_db: redis.Redis
+) -> None:
+    sha = gh.open_pr(REPO, 34, branch="race", fork=True)["head"]["sha"]
+    deliver(intake, gh, "pull_request", "opened", 34)
+    wait_for(lambda: last(gh, sha) and last(gh, sha)["description"].startswith("Waiting for approval"), 30)
+    gh.set_permission(REPO, "maintainer", "write")
+    busy = redis_db.lock(f"previewbot:lock:{REPO}#34", timeout=30)  # the worker cannot act on the PR yet
+    assert busy.acquire()
+    deliver(intake, gh, "issue_comment", "created", 34, body="/preview approve", sender="maintainer")
+    pushed = gh.push(REPO, 34)  # after the maintainer's comment, before previewbot processed it
+    deliver(intake, gh, "pull_request", "synchronize", 34)
+    busy.release()
+    said = lambda: any("pushed after your comment" in c["body"] for c in gh.comments(REPO, 34))  # noqa: E731
+    wait_for(said, 30, what="the PR says the new head needs its own approval")
+    assert applied(kube, 34) is None
+    wait_for(lambda: last(gh, pushed) and last(gh, pushed)["description"].startswith("Waiting for approval"), 30)

@@ -27,7 +27,8 @@ def world() -> tuple[Lifecycle, FakeGitHub, FakeCluster, CommandRunner]:
     reporter = Reporter(github, MemoryLedger(), "preview", clock=lambda: "now")
     lifecycle = Lifecycle(github, cluster, FakeRenderer(), reporter, Settings(), clock=lambda: NOW)
     github.permissions.update({"maintainer": "write", "admin": "admin", "reader": "read"})
-    return lifecycle, github, cluster, CommandRunner(lifecycle, reporter)
+    seen = {100: A, 101: B, 102: A}  # comment id → the head when the comment arrived
+    return lifecycle, github, cluster, CommandRunner(lifecycle, reporter, seen_head=lambda _ref, cid: seen.get(cid))
 
 
 def deployed_sha(cluster: FakeCluster) -> str | None:
@@ -136,3 +137,32 @@ def test_nothing_from_an_unapproved_fork_head_is_read(world) -> None:
     assert github.file_reads == []
     runner.run(REF, 100, "maintainer", "/preview approve")
     assert (A, ".preview.yml") in github.file_reads  # read only once approved
+
+
+def test_approval_covers_the_head_the_maintainer_saw_not_a_later_push(world) -> None:
+    lc, github, cluster, runner = world
+    github.open(REPO, 9, B, fork=True)  # B was pushed after comment 102 (which saw A) was written
+    result = runner.run(REF, 102, "maintainer", "/preview approve")
+    assert (
+        result
+        == f"approved {A[:7]}, but the head is now {B[:7]} (pushed after your comment); it needs its own approval"
+    )
+    assert deployed_sha(cluster) is None
+    assert "Waiting for approval" in github.for_sha(B)[-1].description
+    assert "it needs its own approval" in github.comments[1]
+
+
+def test_approval_of_a_named_commit(world) -> None:
+    lc, github, cluster, runner = world
+    github.open(REPO, 9, B, fork=True)
+    assert runner.run(REF, 200, "maintainer", f"/preview approve {B[:7]}").startswith(f"approved {B[:7]}")
+    assert deployed_sha(cluster) == B
+    assert "give its full 40-character SHA" in runner.run(REF, 201, "maintainer", f"/preview approve {A[:7]}")
+    assert "usage" in runner.run(REF, 202, "maintainer", "/preview approve HEAD~1")
+
+
+def test_approval_without_a_known_head_asks_for_the_sha(world) -> None:
+    lc, github, cluster, runner = world
+    github.open(REPO, 9, A, fork=True)
+    assert "could not tell which commit" in runner.run(REF, 300, "maintainer", "/preview approve")
+    assert deployed_sha(cluster) is None

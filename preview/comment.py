@@ -1,19 +1,32 @@
-"""The single PR comment previewbot keeps up to date (pure rendering)."""
+"""The single PR comment previewbot keeps up to date (pure rendering).
+
+Descriptions can repeat text a pull request's author controls (keys and values of ``.preview.yml``,
+names in pod events), so they are rendered inert: words that could form Markdown, HTML, links,
+mentions or references go into code spans, and every part of the comment is cut to a size that
+keeps the whole body under GitHub's limit.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 
 from preview.models import State
+from preview.repo_config import FILE_NAME, SEPARATOR
 
 MARKER = "<!-- previewbot:preview-comment -->"
+MAX_BODY = 65_536  # GitHub's limit on a comment, in characters
+MAX_ITEMS = 25  # problems of an invalid .preview.yml listed in the comment
+MAX_ITEM_CHARS = 300
+MAX_TEXT_CHARS = 1_000  # any other description, the last command's note, the URL
+CONFIG_PREFIX = f"Invalid {FILE_NAME}: "
 
 HELP = {
     "deploy": "deploy the preview (again allowed after `destroy`)",
     "redeploy": "re-apply the preview of the current head",
     "destroy": "remove the preview until `/preview deploy`",
-    "approve": "allow this exact head commit of a fork pull request to deploy",
+    "approve": "allow the head commit you reviewed of a fork pull request to deploy (or `approve <sha>`)",
     "status": "show the preview's state in this comment",
     "help": "list these commands",
 }
@@ -54,14 +67,78 @@ class CommentView:
         return cls(**data)
 
 
+# Characters that mean nothing to GitHub Markdown between plain words (besides letters and digits).
+_PLAIN = frozenset(".,:;'\"()/=+-%?{}…")
+# Plain-looking words GitHub still turns into links or references: URLs, commit ids, GH-1, CVE-…, PROJ-12.
+_LINKY = re.compile(r"://|www\.|[0-9a-f]{7,}|[a-z]-?[0-9]", re.IGNORECASE)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _printable(text: str) -> str:
+    """Whitespace runs become one space; other invisible or control characters become ``\\uXXXX``."""
+    out = []
+    for c in text:
+        if c.isspace():
+            out.append(" ")
+        elif c.isprintable():
+            out.append(c)
+        else:
+            out.append(f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}")
+    return " ".join("".join(out).split())
+
+
+def _is_plain(word: str) -> bool:
+    return all(c.isalnum() or c in _PLAIN for c in word) and not _LINKY.search(word)
+
+
+def _code(text: str, in_table: bool) -> str:
+    """``text`` as one code span: nothing inside is Markdown, HTML, a link or a mention."""
+    if in_table:  # a pipe would end the cell even inside code; keep a backslash from escaping the escape
+        text = re.sub(r"\\(?=\|)", "\\\\\u200b", text).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def inert(text: str, limit: int = MAX_TEXT_CHARS, *, in_table: bool = True) -> str:
+    """``text`` shown as itself: plain words stay plain, runs of other words go into code spans."""
+    words, run, out = _clip(_printable(text[: 4 * limit]), limit).split(" "), [], []
+    for word in [*words, ""]:
+        if word and not _is_plain(word):
+            run.append(word)
+            continue
+        if run:
+            out.append(_code(" ".join(run), in_table))
+            run = []
+        if word:
+            out.append(word)
+    return " ".join(out)
+
+
+def describe(description: str, *, in_table: bool = True) -> str:
+    """A description for the comment; the problems of an invalid ``.preview.yml`` one per line."""
+    if not description.startswith(CONFIG_PREFIX):
+        return inert(description, in_table=in_table)
+    problems = description[len(CONFIG_PREFIX) :]
+    items = problems.split(SEPARATOR, MAX_ITEMS)[:MAX_ITEMS]
+    shown = [f"• {inert(item, MAX_ITEM_CHARS, in_table=in_table)}" for item in items]
+    if (more := problems.count(SEPARATOR) + 1 - len(items)) > 0:
+        shown.append(f"… and {more} more")
+    return "<br>".join([inert(CONFIG_PREFIX.strip()), *shown])
+
+
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return _clip(" ".join(text.split()), MAX_TEXT_CHARS).replace("|", "\\|")
 
 
 def _footer(view: CommentView) -> list[str]:
     lines = [""]
     if view.note:
-        lines += [f"Last command: {view.note}", ""]
+        lines += [f"Last command: {_clip(' '.join(view.note.split()), MAX_TEXT_CHARS)}", ""]
     return [*lines, f"<sub>{help_text()}</sub>"]
 
 
@@ -72,7 +149,7 @@ def render(view: CommentView) -> str:
             MARKER,
             "### Preview environment",
             "",
-            f"🗑️ **Removed** — {view.description}.",
+            f"🗑️ **Removed** — {describe(view.description, in_table=False)}.",
             "",
             f"Last deployed commit `{view.sha[:7]}` · updated {view.updated}"
             if view.sha
@@ -80,7 +157,7 @@ def render(view: CommentView) -> str:
         ]
         return "\n".join([*lines, *_footer(view)]) + "\n"
     rows = [
-        ("State", f"{_BADGE[view.state]} — {view.description}"),
+        ("State", f"{_BADGE[view.state]} — {describe(view.description)}"),
         ("Commit", f"`{view.sha[:7]}`"),
     ]
     if view.url and view.state is State.SUCCESS:
@@ -88,5 +165,5 @@ def render(view: CommentView) -> str:
     rows.append(("Updated", view.updated))
     if view.expires:
         rows.append(("Expires", view.expires))
-    table = ["| | |", "|---|---|", *(f"| **{k}** | {_cell(v)} |" for k, v in rows)]
+    table = ["| | |", "|---|---|", *(f"| **{k}** | {v if k == 'State' else _cell(v)} |" for k, v in rows)]
     return "\n".join([MARKER, "### Preview environment", "", *table, *_footer(view)]) + "\n"

@@ -5,6 +5,8 @@ from preview.repo_config import (
     DEFAULT,
     FILE_NAME,
     KEYS,
+    MAX_FILE_BYTES,
+    MAX_PROBLEMS,
     ConfigError,
     RepoConfig,
     Resources,
@@ -92,47 +94,61 @@ def test_partial_resources_keep_other_defaults() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("enabled: maybe", "enabled: must be true or false, got 'maybe'"),
-        ("enabled:", "enabled: must be true or false, got null"),
-        ("image: ''", "image: must be a non-empty string, got ''"),
-        ("image: 'reg/{repo} :{sha}'", "image: must not contain whitespace"),
-        ("image: 'reg/{repo}:{tag}'", "image: unknown placeholder {tag} (allowed: {owner}, {repo}, {sha}"),
-        ("image: 'reg/{repo}:{sha.upper}'", "image: unknown placeholder {sha.upper}"),
-        ("image: 'reg/{repo}:{sha!r}'", "image: unknown placeholder {sha!r}"),
-        ("image: 'reg/{repo:'", "image: unbalanced braces"),
-        ("port: http", "port: must be an integer between 1 and 65535, got 'http'"),
-        ("port: 70000", "port: must be an integer between 1 and 65535, got 70000"),
-        ("port: true", "port: must be an integer between 1 and 65535, got true"),
-        ("health_path: healthz", "health_path: must be a path starting with '/'"),
-        ("health_path: /health z", "health_path: must be a path starting with '/' and without spaces"),
-        ("replicas: 11", "replicas: must be an integer between 0 and 10, got 11"),
-        ("replicas: -1", "replicas: must be an integer between 0 and 10, got -1"),
-        ("resources: 1Gi", "resources: must be a mapping with 'requests' and/or 'limits', got '1Gi'"),
-        ("resources: {limit: {cpu: 1}}", "resources.limit: unknown key (allowed: requests, limits)"),
-        ("resources: {limits: [1]}", "resources.limits: must be a mapping with 'cpu' and/or 'memory', got a list"),
-        ("resources: {limits: {gpu: 1}}", "resources.limits.gpu: unknown key (allowed: cpu, memory)"),
-        ("resources: {limits: {memory: 2 GB}}", "resources.limits.memory: not a Kubernetes quantity"),
-        ("resources: {requests: {cpu: -1}}", "resources.requests.cpu: not a Kubernetes quantity"),
-        ("resources: {requests: {cpu: 2, memory: 64Mi}, limits: {cpu: 1500m}}", "resources.limits.cpu: 1500m is below"),
-        ("resources: {requests: {memory: 1Gi}}", "resources.requests.memory: 1Gi is above the default limit (256Mi)"),
-        ("env: [A, B]", "env: must be a mapping of variable names to values, got a list"),
-        ("env: {1ABC: x}", "env.1ABC: not a valid variable name"),
-        ("env: {MY-VAR: x}", "env.MY-VAR: not a valid variable name"),
-        ("env: {PREVIEW_URL: x}", "env.PREVIEW_URL: reserved"),
-        ("env: {PREVIEW: x}", "env.PREVIEW: reserved"),
-        ("env: {A: [1, 2]}", "env.A: must be a string, number, boolean or {secret: ..., key: ...}, got a list"),
-        ("env: {A: null}", "env.A: must be a string, number, boolean"),
-        ("templates: /etc", "templates: must be a relative path inside the repository"),
-        ("templates: deploy/../../etc", "templates: must be a relative path inside the repository"),
-        ("templates: ''", "templates: must be a directory path inside the repository"),
-        ("ttl: soon", "ttl: must be a number of seconds or a duration such as 30m, 72h, 7d, 2w, got 'soon'"),
-        ("ttl: 1.5h", "ttl: must be a number of seconds or a duration"),
-        ("ttl: 5m", "ttl: must be at least 10m, got '5m'"),
-        ("ttl: 0", "ttl: must be at least 10m, got 0"),
-        ("required_checks: build", "required_checks: must be a list of check names, got 'build'"),
-        ("required_checks: [build, '']", "required_checks[1]: must be a non-empty string, got ''"),
-        ("required_checks: [build, 3]", "required_checks[1]: must be a non-empty string, got 3"),
-        ("required_checks: [build, build]", "required_checks[1]: duplicate check 'build'"),
+        ("enabled: maybe", "enabled (line 1): must be true or false, got 'maybe'"),
+        ("enabled:", "enabled (line 1): must be true or false, got null"),
+        ("image: ''", "image (line 1): must be a non-empty string, got ''"),
+        ("image: 'reg/{repo} :{sha}'", "image (line 1): must not contain whitespace"),
+        ("image: 'reg/{repo}:{tag}'", "image (line 1): unknown placeholder {tag} (allowed: {owner}, {repo}, {sha}"),
+        ("image: 'reg/{repo}:{sha.upper}'", "image (line 1): unknown placeholder {sha.upper}"),
+        ("image: 'reg/{repo}:{sha!r}'", "image (line 1): unknown placeholder {sha!r}"),
+        ("image: 'reg/{repo:'", "image (line 1): unbalanced braces"),
+        ("port: http", "port (line 1): must be an integer between 1 and 65535, got 'http'"),
+        ("port: 70000", "port (line 1): must be an integer between 1 and 65535, got 70000"),
+        ("port: true", "port (line 1): must be an integer between 1 and 65535, got true"),
+        ("health_path: healthz", "health_path (line 1): must be a path starting with '/'"),
+        ("health_path: /health z", "health_path (line 1): must be a path starting with '/' and without spaces"),
+        ("replicas: 11", "replicas (line 1): must be an integer between 0 and 10, got 11"),
+        ("replicas: -1", "replicas (line 1): must be an integer between 0 and 10, got -1"),
+        ("resources: 1Gi", "resources (line 1): must be a mapping with 'requests' and/or 'limits', got '1Gi'"),
+        ("resources: {limit: {cpu: 1}}", "resources.limit (line 1): unknown key (allowed: requests, limits)"),
+        (
+            "resources: {limits: [1]}",
+            "resources.limits (line 1): must be a mapping with 'cpu' and/or 'memory', got a list",
+        ),
+        ("resources: {limits: {gpu: 1}}", "resources.limits.gpu (line 1): unknown key (allowed: cpu, memory)"),
+        ("resources: {limits: {memory: 2 GB}}", "resources.limits.memory (line 1): not a Kubernetes quantity"),
+        ("resources: {requests: {cpu: -1}}", "resources.requests.cpu (line 1): must not be negative: -1"),
+        (
+            "resources: {requests: {cpu: 2, memory: 64Mi}, limits: {cpu: 1500m}}",
+            "resources.limits.cpu (line 1): 1500m is below",
+        ),
+        (
+            "resources: {requests: {memory: 1Gi}}",
+            "resources.requests.memory (line 1): 1Gi is above the default limit (256Mi)",
+        ),
+        ("env: [A, B]", "env (line 1): must be a mapping of variable names to values, got a list"),
+        ("env: {1ABC: x}", "env.1ABC (line 1): not a valid variable name"),
+        ("env: {MY-VAR: x}", "env.MY-VAR (line 1): not a valid variable name"),
+        ("env: {PREVIEW_URL: x}", "env.PREVIEW_URL (line 1): reserved"),
+        ("env: {PREVIEW: x}", "env.PREVIEW (line 1): reserved"),
+        (
+            "env: {A: [1, 2]}",
+            "env.A (line 1): must be a string, number, boolean or {secret: ..., key: ...}, got a list",
+        ),
+        ("env: {A: null}", "env.A (line 1): must be a string, number, boolean"),
+        ("templates: /etc", "templates (line 1): must be a relative path inside the repository"),
+        ("templates: deploy/../../etc", "templates (line 1): must be a relative path inside the repository"),
+        ("templates: ''", "templates (line 1): must be a directory path inside the repository"),
+        ("ttl: soon", "ttl (line 1): must be a number of seconds or a duration such as 30m, 72h, 7d, 2w, got 'soon'"),
+        ("ttl: 1.5h", "ttl (line 1): must be a number of seconds or a duration"),
+        ("ttl: 5m", "ttl (line 1): must be at least 10m, got '5m'"),
+        ("ttl: 0", "ttl (line 1): must be at least 10m, got 0"),
+        ("ttl: 53w", "ttl (line 1): must be at most 365d, got '53w'"),
+        ("ttl: 99999999999999999999", "ttl (line 1): must be at most 365d, got 99999999999999999999"),
+        ("required_checks: build", "required_checks (line 1): must be a list of check names, got 'build'"),
+        ("required_checks: [build, '']", "required_checks[1] (line 1): must be a non-empty string, got ''"),
+        ("required_checks: [build, 3]", "required_checks[1] (line 1): must be a non-empty string, got 3"),
+        ("required_checks: [build, build]", "required_checks[1] (line 1): duplicate check 'build'"),
     ],
 )
 def test_each_invalid_field_is_named_with_its_reason(text: str, expected: str) -> None:
@@ -152,64 +168,106 @@ def test_every_problem_is_reported_at_once() -> None:
     )
     found = problems(text)
     assert [p.split(":", 1)[0] for p in found] == [
-        "port",
-        "replicas",
-        "color",
-        "resources.limits.memory",
-        "resources.limits.cpu",
-        "env.PREVIEW_SHA",
-        "ttl",
+        "port (line 1)",
+        "replicas (line 2)",
+        "color (line 3)",
+        "resources.limits.memory (line 4)",
+        "resources.limits.cpu (line 4)",
+        "env.PREVIEW_SHA (line 5)",
+        "ttl (line 6)",
     ]
+
+
+def test_problems_name_the_line_of_their_key() -> None:
+    text = (
+        "# comment\n"
+        "resources:\n"
+        "  limits:\n"
+        "    cpu: 10m\n"
+        "    memory: lots\n"
+        "required_checks:\n"
+        "  - build\n"
+        "  - ''\n"
+        "env:\n"
+        "  T: {key: k}\n"
+    )
+    assert problems(text) == [
+        "resources.limits.memory (line 5): not a Kubernetes quantity (such as 500m, 0.5, 64Mi, 1Gi): 'lots'",
+        "resources.limits.cpu (line 4): 10m is below resources.requests.cpu (50m)",
+        "required_checks[1] (line 8): must be a non-empty string, got ''",
+        "env.T.secret (line 10): must be a Kubernetes Secret name (lowercase DNS name), got null",
+    ]
+
+
+def test_the_separator_between_problems_stays_unambiguous() -> None:
+    with pytest.raises(ConfigError) as info:
+        load("env: {'a; b': 1, 'c; d': 2}\n")
+    assert len(str(info.value).split("; ")) == len(info.value.problems) == 2
+    assert info.value.problems[0].startswith("env.a;\u00a0b (line 1): not a valid variable name")
+
+
+def test_too_many_problems_are_counted_not_listed() -> None:
+    found = problems("".join(f"key{i}: 1\n" for i in range(50)))
+    assert len(found) == MAX_PROBLEMS + 1
+    assert found[0].startswith("key0 (line 1): unknown key")
+    assert found[-1] == f"{FILE_NAME}: {50 - MAX_PROBLEMS} more problems not listed"
 
 
 def test_unknown_keys_list_the_allowed_ones_and_suggest_a_fix() -> None:
     found = problems("helth_path: /x\nzzz: 1\n")
     allowed = "(allowed: " + ", ".join(KEYS) + ")"
     assert found == [
-        f"helth_path: unknown key, did you mean 'health_path'? {allowed}",
-        f"zzz: unknown key {allowed}",
+        f"helth_path (line 1): unknown key, did you mean 'health_path'? {allowed}",
+        f"zzz (line 2): unknown key {allowed}",
     ]
+
+
+def test_long_keys_and_values_are_shortened_in_messages() -> None:
+    [found] = problems("? " + "k" * 5000 + "\n: " + "v" * 5000 + "\n")
+    assert found.startswith("k" * 57 + "... (line 1): unknown key")
+    [found] = parse_problems({"env": {"A" * 5000: ["x"]}})
+    assert found.startswith("env." + "A" * 57 + "...: must be a string")
+    [found] = problems("image: '" + "x {sha}" * 1000 + "'\n")
+    assert len(found) < 200
 
 
 @pytest.mark.parametrize("text", ["- port: 80\n", "just a string\n", "42\n"])
 def test_top_level_must_be_a_mapping(text: str) -> None:
     [found] = problems(text)
-    assert found.startswith(f"{FILE_NAME}: must be a mapping of settings")
+    assert found.startswith(f"{FILE_NAME} (line 1): must be a mapping of settings")
 
 
 def test_yaml_syntax_error_names_line_and_column() -> None:
     [found] = problems("port: 3000\nenv:\n  A: b: c\n")
-    assert found == ".preview.yml line 3, column 7: mapping values are not allowed here"
+    assert found == ".preview.yml (line 3, column 7): mapping values are not allowed here"
 
 
 def test_unclosed_bracket_names_the_position() -> None:
     [found] = problems("required_checks: [build\n")
-    assert found.startswith(".preview.yml line 2, column 1: ")
+    assert found.startswith(".preview.yml (line 2, column 1): ")
 
 
 def test_duplicate_key_names_both_lines() -> None:
     [found] = problems("port: 3000\nreplicas: 1\nport: 4000\n")
-    assert found == ".preview.yml line 3, column 1: duplicate key 'port' (first defined on line 1)"
+    assert found == "port (line 3, column 1): duplicate key (first defined on line 1)"
 
 
 def test_nested_duplicate_key_is_rejected() -> None:
     [found] = problems("env:\n  A: x\n  A: y\n")
-    assert found.startswith(".preview.yml line 3, column 3: duplicate key 'A'")
-
-
-def test_merge_keys_may_override() -> None:
-    config = load("env:\n  <<: {A: one, B: two}\n  B: three\n")
-    assert config.env == {"A": "one", "B": "three"}
+    assert found == "env.A (line 3, column 3): duplicate key (first defined on line 2)"
 
 
 def test_several_documents_are_rejected() -> None:
     [found] = problems("port: 1\n---\nport: 2\n")
-    assert found.startswith(".preview.yml line 2, column 1: ")
+    assert found.startswith(".preview.yml (line 2, column 1): ")
 
 
 def test_oversized_file_is_rejected() -> None:
     [found] = problems("# " + "x" * 70000 + "\n")
+    assert found == ".preview.yml: file is too large (at most 64 KiB)"
+    [found] = problems("# " + "é" * (MAX_FILE_BYTES // 2) + "\n")  # under the limit in characters, over it in bytes
     assert "too large" in found
+    assert load("# " + "x" * (MAX_FILE_BYTES - 3) + "\n") == DEFAULT
 
 
 def test_secret_references() -> None:
@@ -217,16 +275,27 @@ def test_secret_references() -> None:
     assert config.env == {"TOKEN": SecretRef("api.tokens", "github_token"), "PLAIN": "x"}
     found = problems("env:\n  T: {secret: Bad_Name, key: 'a b', extra: 1}\n  U: {key: k}\n")
     assert found == [
-        "env.T.extra: unknown key (allowed: secret, key)",
-        "env.T.secret: must be a Kubernetes Secret name (lowercase DNS name), got 'Bad_Name'",
-        "env.T.key: must be a Secret key (letters, digits, '-', '_', '.'), got 'a b'",
-        "env.U.secret: must be a Kubernetes Secret name (lowercase DNS name), got null",
+        "env.T.extra (line 2): unknown key (allowed: secret, key)",
+        "env.T.secret (line 2): must be a Kubernetes Secret name (lowercase DNS name), got 'Bad_Name'",
+        "env.T.key (line 2): must be a Secret key (letters, digits, '-', '_', '.'), got 'a b'",
+        "env.U.secret (line 3): must be a Kubernetes Secret name (lowercase DNS name), got null",
     ]
 
 
 def test_env_scalars_become_strings() -> None:
-    config = load("env: {A: 1, B: false, C: '3.10', D: 2.5, E: hello}\n")
-    assert config.env == {"A": "1", "B": "false", "C": "3.10", "D": "2.5", "E": "hello"}
+    config = load("env: {A: 1, B: false, C: '3.10', D: 2.5, E: hello, F: =}\n")
+    assert config.env == {"A": "1", "B": "false", "C": "3.10", "D": "2.5", "E": "hello", "F": "="}
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan"])
+def test_env_numbers_must_be_finite(value: str) -> None:
+    [found] = problems(f"env:\n  A: {value}\n")
+    assert found.startswith("env.A (line 2): not a usable number")
+
+
+def test_env_numbers_too_long_to_print_are_refused() -> None:
+    [found] = parse_problems({"env": {"A": 10**2000}})
+    assert found == "env.A: not a usable number, got a very large integer (quote the value to use it as text)"
 
 
 @pytest.mark.parametrize(
@@ -274,6 +343,13 @@ def test_quantities() -> None:
     }
 
 
+def test_zero_limits_are_compared_as_zero() -> None:
+    [found] = problems("resources: {limits: {cpu: 0}}\n")
+    assert found == "resources.limits.cpu (line 1): 0 is below resources.requests.cpu (50m)"
+    config = load("resources: {requests: {cpu: 0}, limits: {cpu: '0'}}\n")
+    assert config.resources.requests["cpu"] == config.resources.limits["cpu"] == "0"
+
+
 def test_parse_accepts_plain_data() -> None:
     assert parse(None) is DEFAULT
     assert parse({"port": 9000, "required_checks": ["ci"]}) == RepoConfig(port=9000, required_checks=("ci",))
@@ -281,11 +357,25 @@ def test_parse_accepts_plain_data() -> None:
         parse({"port": "9000"})
 
 
-def test_yaml_aliases_do_not_blow_up_messages() -> None:
-    text = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nenv: {A: [*b, *b, *b]}\n"
-    found = problems(text)
-    assert found[-1] == "env.A: must be a string, number, boolean or {secret: ..., key: ...}, got a list"
-    assert all(len(p) < 300 for p in found)
+def test_parse_never_raises_anything_but_config_error_on_odd_data() -> None:
+    odd: list[object] = [
+        {("a",): 1},
+        {None: 1, 3: 2, True: 3},
+        {"port": 10**5000},
+        {"resources": {"limits": {"cpu": 10**5000, "memory": float("nan")}}},
+        {"ttl": "9" * 5000},
+        {"required_checks": [[]] * 100},
+        {"env": {"A": {"secret": ["x"], "key": {}}}},
+    ]
+    for data in odd:
+        with pytest.raises(ConfigError):
+            parse(data)
+
+
+def parse_problems(data: object) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse(data)
+    return info.value.problems
 
 
 def test_schema_description_covers_every_key() -> None:

@@ -18,9 +18,10 @@ from preview import naming
 from preview.models import NamespaceInfo, ObjectRef, PullRef, PullRequest, State, StatusReport
 from preview.naming import Annotations
 from preview.ports import ClusterPort, GitHubPort, PermanentError, Renderer, ReportLedger, TemporaryError
-from preview.repo_config import DEFAULT, FILE_NAME, ConfigError, RepoConfig, parse
+from preview.repo_config import FILE_NAME, ConfigError, RepoConfig, load_json
 from preview.reporting import Reporter
 from preview.settings import Settings
+from preview.values import template_values
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +35,6 @@ class Outcome(StrEnum):
     FAILED = "failed"
     TORN_DOWN = "torn-down"
     ABSENT = "absent"
-
-
-def _json_config(text: str | None) -> RepoConfig:
-    """Stdlib fallback loader (JSON is valid YAML); processes inject the YAML loader."""
-    if text is None:
-        return DEFAULT
-    try:
-        return parse(json.loads(text))
-    except json.JSONDecodeError as exc:
-        raise ConfigError([f"{FILE_NAME} line {exc.lineno}, column {exc.colno}: {exc.msg}"]) from None
 
 
 ISO = "%Y-%m-%dT%H:%M:%SZ"
@@ -76,7 +67,7 @@ class Lifecycle:
     settings: Settings
     clock: Callable[[], datetime] = _now
     #: Turns the text of ``.preview.yml`` (None when absent) into a config; raises ConfigError.
-    load_config: Callable[[str | None], RepoConfig] = _json_config
+    load_config: Callable[[str | None], RepoConfig] = load_json
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -213,7 +204,7 @@ class Lifecycle:
         self.reporter.report(ref, head, StatusReport(State.PENDING, f"Deploying {naming.short_sha(head)}…"))
         try:
             extra = self._repo_templates(pr, config)
-            manifests = list(self.renderer.render(self._values(pr, ns_name, config), extra))
+            manifests = list(self.renderer.render(template_values(pr, ns_name, self.settings, config), extra))
             self._apply_all(ns, ns_name, manifests, pr, config)
         except PermanentError as exc:
             self.reporter.report(ref, head, StatusReport(State.FAILURE, f"Deploy failed: {exc}"))
@@ -296,59 +287,6 @@ class Lifecycle:
             annotations[Annotations.INVENTORY] = json.dumps(inventory, separators=(",", ":"))
         meta["annotations"] = annotations
         return {**namespace, "metadata": meta}
-
-    def _values(self, pr: PullRequest, ns_name: str, config: RepoConfig = DEFAULT) -> dict:
-        ref, s = pr.ref, self.settings
-        host = naming.preview_host(ref.repo, ref.number, s.preview_domain)
-        url = s.preview_url(host)
-        image = config.image_template(s.image_template).format(
-            owner=ref.owner,
-            repo=ref.name,
-            sha=pr.head_sha,
-            short_sha=naming.short_sha(pr.head_sha),
-            number=ref.number,
-            branch=pr.head_ref,
-        )
-        annotations = {
-            Annotations.REPO: ref.repo,
-            Annotations.PR: str(ref.number),
-            Annotations.URL: url,
-            Annotations.SHA: pr.head_sha,
-            Annotations.CONTEXT: s.status_context,
-        }
-        if ref.installation_id is not None:
-            annotations[Annotations.INSTALLATION] = str(ref.installation_id)
-        return {
-            "namespace": ns_name,
-            "repo": ref.repo,
-            "owner": ref.owner,
-            "repo_name": ref.name,
-            "number": ref.number,
-            "sha": pr.head_sha,
-            "short_sha": naming.short_sha(pr.head_sha),
-            "branch": pr.head_ref,
-            "base": pr.base_ref,
-            "title": pr.title,
-            "author": pr.author,
-            "image": image,
-            "host": host,
-            "url": url,
-            "port": config.container_port(s.container_port),
-            "health_path": config.health_path,
-            "replicas": config.replicas,
-            "progress_deadline_seconds": s.progress_deadline_seconds,
-            "resources": config.resources.as_dict(),
-            "env": dict(config.plain_env),
-            "secret_env": [
-                {"name": name, "secret": ref_.secret, "key": ref_.key}
-                for name, ref_ in sorted(config.secret_env.items())
-            ],
-            "labels": naming.labels(ref.repo, ref.number),
-            "annotations": annotations,
-            "ingress_class": s.ingress_class,
-            "quota": {"cpu": "2", "memory": "2Gi", "pods": "10"},
-            "pod_security": s.pod_security,
-        }
 
     # -- teardown -----------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ validators, quantities and environment references live in the ``preview.config_*
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Callable, Mapping
 
 from preview import config_fields as fields
@@ -121,3 +122,18 @@ def parse(data: object, lines: Mapping[Path, int] | None = None) -> RepoConfig:
     if out:
         raise out.error()
     return RepoConfig(**values)  # type: ignore[arg-type]
+
+
+def load_json(text: str | None) -> RepoConfig:
+    """Parse ``.preview.yml`` written as JSON (valid YAML), bounded like the YAML loader; stdlib only."""
+    if text is None:
+        return DEFAULT
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        raise ConfigError([f"{FILE_NAME}: file is too large (at most {MAX_FILE_BYTES // 1024} KiB)"])
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError([f"{FILE_NAME} line {exc.lineno}, column {exc.colno}: {exc.msg}"]) from None
+    except (RecursionError, ValueError):
+        raise ConfigError([f"{FILE_NAME}: nested too deeply or a number too long"]) from None
+    return parse(data)

@@ -1,0 +1,63 @@
+"""The values a preview's templates are rendered with: everything previewbot knows about one PR head."""
+
+from __future__ import annotations
+
+from preview import naming
+from preview.models import PullRequest
+from preview.naming import Annotations
+from preview.repo_config import DEFAULT, RepoConfig
+from preview.settings import Settings
+
+
+def template_values(pr: PullRequest, ns_name: str, settings: Settings, config: RepoConfig = DEFAULT) -> dict:
+    """Template values for ``pr``'s head in namespace ``ns_name``."""
+    ref, s = pr.ref, settings
+    host = naming.preview_host(ref.repo, ref.number, s.preview_domain)
+    url = s.preview_url(host)
+    image = config.image_template(s.image_template).format(
+        owner=ref.owner,
+        repo=ref.name,
+        sha=pr.head_sha,
+        short_sha=naming.short_sha(pr.head_sha),
+        number=ref.number,
+        branch=pr.head_ref,
+    )
+    annotations = {
+        Annotations.REPO: ref.repo,
+        Annotations.PR: str(ref.number),
+        Annotations.URL: url,
+        Annotations.SHA: pr.head_sha,
+        Annotations.CONTEXT: s.status_context,
+    }
+    if ref.installation_id is not None:
+        annotations[Annotations.INSTALLATION] = str(ref.installation_id)
+    return {
+        "namespace": ns_name,
+        "repo": ref.repo,
+        "owner": ref.owner,
+        "repo_name": ref.name,
+        "number": ref.number,
+        "sha": pr.head_sha,
+        "short_sha": naming.short_sha(pr.head_sha),
+        "branch": pr.head_ref,
+        "base": pr.base_ref,
+        "title": pr.title,
+        "author": pr.author,
+        "image": image,
+        "host": host,
+        "url": url,
+        "port": config.container_port(s.container_port),
+        "health_path": config.health_path,
+        "replicas": config.replicas,
+        "progress_deadline_seconds": s.progress_deadline_seconds,
+        "resources": config.resources.as_dict(),
+        "env": dict(config.plain_env),
+        "secret_env": [
+            {"name": name, "secret": ref_.secret, "key": ref_.key} for name, ref_ in sorted(config.secret_env.items())
+        ],
+        "labels": naming.labels(ref.repo, ref.number),
+        "annotations": annotations,
+        "ingress_class": s.ingress_class,
+        "quota": {"cpu": "2", "memory": "2Gi", "pods": "10"},
+        "pod_security": s.pod_security,
+    }

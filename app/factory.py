@@ -23,15 +23,18 @@ def create_app(settings: Settings | None = None, submitter: object | None = None
 
         client = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
         submitter = Enqueuer(client, make_celery(settings), settings.delivery_ttl_seconds)
+
+    from app.health import bp as health_bp
+    from app.intake import MAX_BODY
+    from app.intake import bp as intake_bp
+
     app = Flask("previewbot")
-    app.config["MAX_CONTENT_LENGTH"] = None
+    # Bounds every read of a request body, chunked ones too (werkzeug stops reading past it).
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.extensions["previewbot.settings"] = settings
     app.extensions["previewbot.secrets"] = tuple(s.value for s in settings.webhook_secrets)
     app.extensions["previewbot.submitter"] = submitter
     app.extensions["previewbot.metrics"] = Metrics()
-
-    from app.health import bp as health_bp
-    from app.intake import bp as intake_bp
 
     app.register_blueprint(intake_bp)
     app.register_blueprint(health_bp)
@@ -43,5 +46,9 @@ def create_app(settings: Settings | None = None, submitter: object | None = None
     @app.errorhandler(405)
     def not_allowed(_exc: Exception) -> tuple[Response, int]:
         return jsonify(result="method-not-allowed", message="method not allowed"), 405
+
+    @app.errorhandler(413)
+    def too_large(_exc: Exception) -> tuple[Response, int]:
+        return jsonify(result="too-large", message="payload larger than 25 MB"), 413
 
     return app

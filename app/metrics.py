@@ -1,9 +1,33 @@
-"""In-process counters exposed in Prometheus text format."""
+"""In-process counters exposed in Prometheus text format.
+
+Label values come from fixed sets only: a caller can add to a count but never create a series.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
+from typing import Literal, get_args
+
+from webhooks.events import HANDLED_EVENTS
+
+#: Every ``result`` the intake answers with.
+Result = Literal[
+    "queued",
+    "duplicate",
+    "ignored",
+    "pong",
+    "bad-body",
+    "too-large",
+    "bad-signature",
+    "bad-headers",
+    "unsupported-media-type",
+    "bad-payload",
+    "unavailable",
+]
+RESULTS: frozenset[str] = frozenset(get_args(Result))
+#: ``event`` label values: the events previewbot handles, and ``other`` for the rest and unsigned requests.
+EVENTS: frozenset[str] = HANDLED_EVENTS | {"other"}
 
 
 class Metrics:
@@ -14,8 +38,10 @@ class Metrics:
         self._webhooks: Counter[tuple[str, str]] = Counter()
 
     def webhook(self, event: str, result: str) -> None:
+        """Count one answer; values outside the fixed sets are counted as ``other``."""
+        key = (event if event in EVENTS else "other", result if result in RESULTS else "other")
         with self._lock:
-            self._webhooks[(event or "-", result)] += 1
+            self._webhooks[key] += 1
 
     def render(self) -> str:
         lines = [

@@ -84,9 +84,7 @@ class Command:
             "delivery_id": self.delivery_id,
         }
         if self.kind is CommandKind.COMMAND:
-            message.update(
-                comment_id=self.comment_id, author=self.author, text=self.text, created_at=self.created_at
-            )
+            message.update(comment_id=self.comment_id, author=self.author, text=self.text, created_at=self.created_at)
         return message
 
 

@@ -1,11 +1,19 @@
-"""Turns a verified webhook (event name, delivery id, raw body) into a command or a reason to ignore it."""
+"""Turns a verified webhook (event name, delivery id, raw body) into a command or a reason to ignore it.
+
+Every value that ends up in a :class:`~preview.models.Command` passes a check of
+:mod:`webhooks.validate` first; a payload that fails one raises :class:`BadPayload`.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from preview.models import Command, CommandKind, Ignored
+from webhooks.validate import MAX_ID, BadPayload, get, integer, login, obj, repo_name, sha, timestamp, token
+
+__all__ = ["BadPayload", "HANDLED_EVENTS", "Pong", "Routed", "decode", "route"]
 
 #: Actions after which the preview may need to exist or change (labels and drafts matter to policy).
 SYNC_ACTIONS = frozenset(
@@ -15,10 +23,6 @@ TEARDOWN_ACTIONS = frozenset({"closed"})
 FINAL_STATUS_STATES = frozenset({"success", "failure", "error"})
 COMMAND_PREFIX = "/preview"
 MAX_COMMAND_TEXT = 200
-
-
-class BadPayload(ValueError):
-    """The body is not a usable webhook payload; the message says why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,135 +39,146 @@ def decode(body: bytes) -> dict:
     """Parse a JSON object body or raise :class:`BadPayload`."""
     try:
         payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadPayload(f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BadPayload("body: nested too deeply") from None
+    except json.JSONDecodeError:
+        raise BadPayload("body: not valid JSON") from None
+    except ValueError:  # undecodable bytes, or an integer beyond the digit limit of int()
+        raise BadPayload("body: not valid JSON (bad encoding or an integer too long)") from None
     if not isinstance(payload, dict):
-        raise BadPayload("body must be a JSON object")
+        raise BadPayload("body: must be a JSON object")
     return payload
-
-
-def _field(payload: dict, *path: str, kind: type | tuple[type, ...] = object) -> object:
-    node: object = payload
-    for key in path:
-        if not isinstance(node, dict) or key not in node:
-            raise BadPayload(f"payload lacks {'.'.join(path)}")
-        node = node[key]
-    if not isinstance(node, kind) or (kind is int and isinstance(node, bool)):
-        raise BadPayload(f"{'.'.join(path)} has the wrong type")
-    return node
-
-
-def _repo(payload: dict) -> str:
-    repo = _field(payload, "repository", "full_name", kind=str)
-    if "/" not in repo:  # type: ignore[operator]
-        raise BadPayload("repository.full_name must be 'owner/name'")
-    return repo  # type: ignore[return-value]
-
-
-def _installation(payload: dict) -> int | None:
-    installation = payload.get("installation")
-    if isinstance(installation, dict) and isinstance(installation.get("id"), int):
-        return installation["id"]
-    return None
-
-
-def _is_bot(user: object) -> bool:
-    if not isinstance(user, dict):
-        return True
-    return user.get("type") == "Bot" or str(user.get("login", "")).endswith("[bot]")
 
 
 def route(event: str, delivery_id: str, payload: dict, *, own_context: str = "preview") -> Routed:
     """Decide what a webhook asks for (``own_context``: the status context previewbot writes)."""
     if event == "ping":
-        return Pong(str(payload.get("zen", "")))
+        zen = payload.get("zen")
+        return Pong(zen if isinstance(zen, str) else "")
     handler = _HANDLERS.get(event)
     if handler is None:
         return Ignored(f"event '{event}' is not handled")
     return handler(delivery_id, payload, own_context)
 
 
+def _repo(payload: dict) -> str:
+    return repo_name(get(payload, "repository.full_name"), "repository.full_name")
+
+
+def _installation(payload: dict) -> int | None:
+    if payload.get("installation") is None:
+        return None
+    obj(payload, "installation")
+    return integer(get(payload, "installation.id"), "installation.id", MAX_ID)
+
+
+def _action(payload: dict) -> str:
+    return token(get(payload, "action"), "action")
+
+
+def _items(container: dict, key: str, path: str) -> list[dict]:
+    """The objects of an optional array (missing or ``null``: none)."""
+    value = container.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise BadPayload(f"{path}: must be an array")
+    for index, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise BadPayload(f"{path}.{index}: must be an object")
+    return value
+
+
 def _pull_request(delivery: str, payload: dict, _context: str) -> Routed:
-    action = payload.get("action")
+    action = _action(payload)
     if action in SYNC_ACTIONS:
         kind = CommandKind.SYNC
     elif action in TEARDOWN_ACTIONS:
         kind = CommandKind.TEARDOWN
     else:
         return Ignored(f"pull_request action '{action}' needs no preview change")
-    number = _field(payload, "pull_request", "number", kind=int)
-    if number < 1:  # type: ignore[operator]
-        raise BadPayload("pull_request.number must be a positive integer")
-    sha = _field(payload, "pull_request", "head", "sha", kind=str)
-    return Command(kind, _repo(payload), number, _installation(payload), sha, delivery, "pull_request", str(action))  # type: ignore[arg-type]
+    number = integer(get(payload, "pull_request.number"), "pull_request.number")
+    head = sha(get(payload, "pull_request.head.sha"), "pull_request.head.sha")
+    return Command(kind, _repo(payload), number, _installation(payload), head, delivery, "pull_request", action)
 
 
 def _issue_comment(delivery: str, payload: dict, _context: str) -> Routed:
-    if payload.get("action") != "created":
-        return Ignored(f"issue_comment action '{payload.get('action')}' is not a new command")
-    issue = _field(payload, "issue", kind=dict)
-    if "pull_request" not in issue:  # type: ignore[operator]
+    action = _action(payload)
+    if action != "created":
+        return Ignored(f"issue_comment action '{action}' is not a new command")
+    if "pull_request" not in obj(payload, "issue"):
         return Ignored("comment on an issue, not a pull request")
-    comment = _field(payload, "comment", kind=dict)
-    body = str(comment.get("body") or "").strip()  # type: ignore[union-attr]
-    first = body.splitlines()[0].strip() if body else ""
+    comment = obj(payload, "comment")
+    body = comment.get("body")
+    if body is not None and not isinstance(body, str):
+        raise BadPayload("comment.body: must be a string")
+    user = obj(payload, "comment.user")
+    author = login(get(payload, "comment.user.login"), "comment.user.login")
+    lines = (body or "").strip().splitlines()
+    first = lines[0].strip() if lines else ""
     if first != COMMAND_PREFIX and not first.startswith(COMMAND_PREFIX + " "):
         return Ignored("comment is not a /preview command")
-    if _is_bot(comment.get("user")):  # type: ignore[union-attr]
+    if user.get("type") == "Bot" or author.endswith("[bot]"):
         return Ignored("comment by a bot")
+    if not first.isprintable():
+        return Ignored("command contains control or invisible characters")
     return Command(
         CommandKind.COMMAND,
         _repo(payload),
-        _field(payload, "issue", "number", kind=int),  # type: ignore[arg-type]
+        integer(get(payload, "issue.number"), "issue.number"),
         _installation(payload),
         None,
         delivery,
         "issue_comment",
-        "created",
-        comment_id=_field(payload, "comment", "id", kind=int),  # type: ignore[arg-type]
-        author=str(comment["user"]["login"]),  # type: ignore[index]
+        action,
+        comment_id=integer(get(payload, "comment.id"), "comment.id", MAX_ID),
+        author=author,
         text=first[:MAX_COMMAND_TEXT],
+        created_at=timestamp(get(payload, "comment.created_at"), "comment.created_at"),
     )
 
 
 def _check(delivery: str, payload: dict, _context: str, key: str) -> Routed:
-    if payload.get("action") != "completed":
-        return Ignored(f"{key} action '{payload.get('action')}' does not finish a check")
-    check = _field(payload, key, kind=dict)
-    sha = _field(payload, key, "head_sha", kind=str)
-    prs = [p for p in check.get("pull_requests") or () if isinstance(p, dict) and isinstance(p.get("number"), int)]  # type: ignore[union-attr]
-    number = prs[0]["number"] if prs else 0
+    action = _action(payload)
+    if action != "completed":
+        return Ignored(f"{key} action '{action}' does not finish a check")
+    check = obj(payload, key)
+    head = sha(get(payload, f"{key}.head_sha"), f"{key}.head_sha")
+    path = f"{key}.pull_requests"
+    prs = _items(check, "pull_requests", path)
+    numbers = [integer(pr.get("number"), f"{path}.{i}.number") for i, pr in enumerate(prs)]
+    number = numbers[0] if numbers else 0
     kind = CommandKind.SYNC if number else CommandKind.CHECKS
-    return Command(kind, _repo(payload), number, _installation(payload), sha, delivery, key, "completed")  # type: ignore[arg-type]
+    return Command(kind, _repo(payload), number, _installation(payload), head, delivery, key, action)
 
 
 def _status(delivery: str, payload: dict, own_context: str) -> Routed:
     if payload.get("context") == own_context:
         return Ignored("previewbot's own status")
-    state = payload.get("state")
+    state = token(get(payload, "state"), "state")
     if state not in FINAL_STATUS_STATES:
         return Ignored(f"status state '{state}' decides nothing yet")
-    sha = _field(payload, "sha", kind=str)
-    return Command(CommandKind.CHECKS, _repo(payload), 0, _installation(payload), sha, delivery, "status", str(state))  # type: ignore[arg-type]
+    head = sha(get(payload, "sha"), "sha")
+    return Command(CommandKind.CHECKS, _repo(payload), 0, _installation(payload), head, delivery, "status", state)
 
 
 def _installation_event(delivery: str, payload: dict, _context: str) -> Routed:
-    action = payload.get("action")
+    action = _action(payload)
     if action == "deleted":
-        repos = payload.get("repositories") or ()
+        key = "repositories"
     elif action == "removed":
-        repos = payload.get("repositories_removed") or ()
+        key = "repositories_removed"
     else:
         return Ignored(f"installation action '{action}' needs no preview change")
-    names = sorted(r["full_name"] for r in repos if isinstance(r, dict) and isinstance(r.get("full_name"), str))
+    repos = _items(payload, key, key)
+    names = sorted({repo_name(r.get("full_name"), f"{key}.{i}.full_name") for i, r in enumerate(repos)})
     if not names:
         return Ignored("no repositories named")
-    return Command(
-        CommandKind.PURGE, ",".join(names), 0, _installation(payload), None, delivery, "installation", str(action)
-    )
+    installation = _installation(payload)
+    return Command(CommandKind.PURGE, ",".join(names), 0, installation, None, delivery, "installation", action)
 
 
-_HANDLERS = {
+_HANDLERS: dict[str, Callable[[str, dict, str], Routed]] = {
     "pull_request": _pull_request,
     "issue_comment": _issue_comment,
     "check_run": lambda d, p, c: _check(d, p, c, "check_run"),
@@ -172,3 +187,6 @@ _HANDLERS = {
     "installation": _installation_event,
     "installation_repositories": _installation_event,
 }
+
+#: Every event previewbot acts on; anything else is answered ``ignored``.
+HANDLED_EVENTS = frozenset({"ping", *_HANDLERS})

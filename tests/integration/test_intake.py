@@ -152,4 +152,4 @@ def test_health_and_metrics(client, redis_db) -> None:
     post(client, "pull_request", opened(), secret="bad")
     text = client.get("/metrics").get_data(as_text=True)
     assert 'previewbot_webhooks_total{event="pull_request",result="queued"} 1' in text
-    assert 'previewbot_webhooks_total{event="pull_request",result="bad-signature"} 1' in text
+    assert 'previewbot_webhooks_total{event="other",result="bad-signature"} 1' in text

@@ -88,7 +88,7 @@ def test_missing_fields_are_named() -> None:
         route("pull_request", "d", payload)
     payload = example("pull_request.opened.json")
     payload["pull_request"]["number"] = "2"
-    with pytest.raises(BadPayload, match="pull_request.number has the wrong type"):
+    with pytest.raises(BadPayload, match="pull_request.number: must be an integer"):
         route("pull_request", "d", payload)
 
 

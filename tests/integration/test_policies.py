@@ -156,9 +156,9 @@ def test_invalid_preview_yml_is_reported_field_by_field(intake, gh, kube) -> Non
     wait_for(lambda: last(gh, sha) is not None, 30)
     status = last(gh, sha)
     assert status["state"] == "failure"
-    assert status["description"].startswith("Invalid .preview.yml: port:")
+    assert status["description"].startswith("Invalid .preview.yml: port (line 1): must be an integer")
     (comment,) = [c for c in gh.comments(REPO, 37) if "previewbot:preview-comment" in c["body"]]
-    for field in ("port:", "replicas:", "colour:"):
+    for field in ("port (line 1)", "replicas (line 2)", "colour (line 3)"):
         assert field in comment["body"]
     assert applied(kube, 37) is None
 
@@ -191,17 +191,17 @@ def test_label_and_draft_policies(gh, kube, bot_env, redis_url, redis_db) -> Non
 def test_a_push_between_an_approval_and_its_processing_is_not_deployed(
     intake, gh, kube, redis_db: redis.Redis
 ) -> None:
-    sha = gh.open_pr(REPO, 34, branch="race", fork=True)["head"]["sha"]
-    deliver(intake, gh, "pull_request", "opened", 34)
+    sha = gh.open_pr(REPO, 39, branch="race", fork=True)["head"]["sha"]
+    deliver(intake, gh, "pull_request", "opened", 39)
     wait_for(lambda: last(gh, sha) and last(gh, sha)["description"].startswith("Waiting for approval"), 30)
     gh.set_permission(REPO, "maintainer", "write")
-    busy = redis_db.lock(f"previewbot:lock:{REPO}#34", timeout=30)  # the worker cannot act on the PR yet
+    busy = redis_db.lock(f"previewbot:lock:{REPO}#39", timeout=30)  # the worker cannot act on the PR yet
     assert busy.acquire()
-    deliver(intake, gh, "issue_comment", "created", 34, body="/preview approve", sender="maintainer")
-    pushed = gh.push(REPO, 34)  # after the maintainer's comment, before previewbot processed it
-    deliver(intake, gh, "pull_request", "synchronize", 34)
+    deliver(intake, gh, "issue_comment", "created", 39, body="/preview approve", sender="maintainer")
+    pushed = gh.push(REPO, 39)  # after the maintainer's comment, before previewbot processed it
+    deliver(intake, gh, "pull_request", "synchronize", 39)
     busy.release()
-    said = lambda: any("pushed after your comment" in c["body"] for c in gh.comments(REPO, 34))  # noqa: E731
+    said = lambda: any("pushed after your comment" in c["body"] for c in gh.comments(REPO, 39))  # noqa: E731
     wait_for(said, 30, what="the PR says the new head needs its own approval")
-    assert applied(kube, 34) is None
+    assert applied(kube, 39) is None
     wait_for(lambda: last(gh, pushed) and last(gh, pushed)["description"].startswith("Waiting for approval"), 30)

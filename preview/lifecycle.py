@@ -21,7 +21,7 @@ from preview.ports import ClusterPort, GitHubPort, PermanentError, Renderer, Rep
 from preview.repo_config import FILE_NAME, ConfigError, RepoConfig, load_json
 from preview.reporting import Reporter
 from preview.settings import Settings
-from preview.values import template_values
+from preview.values import access_binding, template_values
 
 log = logging.getLogger(__name__)
 
@@ -248,6 +248,9 @@ class Lifecycle:
         if ns is None:
             created_at = _iso(self.clock())
             self.cluster.apply(self._stamp(namespace, pr, created_at, None, None))
+        access = access_binding(ns_name, self.settings)
+        if access is not None and (ns is None or ns.annotations.get(Annotations.ACCESS) != self.settings.preview_role):
+            self.cluster.apply(access)  # previewbot's own rights inside the namespace, before anything else
         inventory = sorted(ObjectRef.of(m).key() for m in others)
         for manifest in others:
             self.cluster.apply(manifest)
@@ -285,6 +288,8 @@ class Lifecycle:
             annotations[Annotations.APPLIED_AT] = _iso(self.clock())
         if inventory is not None:
             annotations[Annotations.INVENTORY] = json.dumps(inventory, separators=(",", ":"))
+            if self.settings.service_account:
+                annotations[Annotations.ACCESS] = self.settings.preview_role
         meta["annotations"] = annotations
         return {**namespace, "metadata": meta}
 

@@ -96,3 +96,4 @@ class Annotations:
     URL = f"{PREFIX}/url"
     SHA = f"{PREFIX}/sha"
     CONTEXT = f"{PREFIX}/status-context"
+    ACCESS = f"{PREFIX}/access-role"

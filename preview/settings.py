@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,8 @@ class Settings:
     retry_backoff_max_seconds: float = 300.0
     stale_pending_seconds: int = 900
     pod_security: str = "baseline"
+    service_account: str = "previewbot/previewbot"
+    preview_role: str = "previewbot-preview"
     extra: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
@@ -218,6 +221,15 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         if level not in ("privileged", "baseline", "restricted"):
             raise SettingsError("PREVIEWBOT_POD_SECURITY: expected privileged, baseline or restricted")
         kwargs["pod_security"] = level
+    if (account := env.get("PREVIEWBOT_SERVICE_ACCOUNT")) is not None:
+        account = account.strip()
+        if account and not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-.a-z0-9]*[a-z0-9])?", account):
+            raise SettingsError("PREVIEWBOT_SERVICE_ACCOUNT: expected namespace/name of a ServiceAccount, or empty")
+        kwargs["service_account"] = account
+    if role := get("PREVIEW_ROLE"):
+        if not re.fullmatch(r"[a-z0-9]([-.:a-z0-9]*[a-z0-9])?", role):
+            raise SettingsError("PREVIEWBOT_PREVIEW_ROLE: expected the name of a ClusterRole")
+        kwargs["preview_role"] = role
     if label := get("PREVIEW_LABEL"):
         kwargs["preview_label"] = label
     if keep := get("KEEP_LABEL"):

@@ -61,3 +61,21 @@ def template_values(pr: PullRequest, ns_name: str, settings: Settings, config: R
         "quota": {"cpu": "2", "memory": "2Gi", "pods": "10"},
         "pod_security": s.pod_security,
     }
+
+
+def access_binding(ns_name: str, settings: Settings) -> dict | None:
+    """The RoleBinding that gives previewbot's ServiceAccount its rights inside one preview namespace."""
+    if not settings.service_account:
+        return None
+    sa_namespace, _, sa_name = settings.service_account.partition("/")
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {
+            "name": "previewbot",
+            "namespace": ns_name,
+            "labels": {naming.MANAGED_BY: naming.MANAGER},
+        },
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": settings.preview_role},
+        "subjects": [{"kind": "ServiceAccount", "name": sa_name, "namespace": sa_namespace}],
+    }

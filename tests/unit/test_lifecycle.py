@@ -258,3 +258,24 @@ def test_a_namespace_without_previewbots_label_is_never_deleted() -> None:
     with pytest.raises(PermanentError, match="not managed by previewbot"):
         lifecycle.teardown(PullRef("acme/web", 3), force=True)
     assert f"delete-namespace {name}" not in cluster.calls
+
+
+def test_previewbots_own_access_is_bound_right_after_the_namespace_is_created(world) -> None:
+    lc, github, cluster, _ = world
+    github.open(REPO, 7, A)
+    lc.sync(PullRef(REPO, 7), A)
+    applied = [c for c in cluster.calls if c.startswith("apply")]
+    assert applied[:2] == ["apply Namespace/" + naming.namespace_name(REPO, 7), "apply RoleBinding/previewbot"]
+    binding = cluster.objects[
+        ObjectRef("rbac.authorization.k8s.io/v1", "RoleBinding", "previewbot", naming.namespace_name(REPO, 7)).key()
+    ]
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": "previewbot-preview",
+    }
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "previewbot", "namespace": "previewbot"}]
+    cluster.calls.clear()
+    github.open(REPO, 7, B)
+    lc.sync(PullRef(REPO, 7), B)
+    assert "apply RoleBinding/previewbot" not in cluster.calls  # once bound, not again on every push

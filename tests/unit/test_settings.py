@@ -30,6 +30,13 @@ def test_secrets_never_print() -> None:
         ("PREVIEWBOT_LOCK_TTL_SECONDS", "soon", "PREVIEWBOT_LOCK_TTL_SECONDS"),
         ("PREVIEWBOT_KUBECONFIG", "/nonexistent/kubeconfig", "PREVIEWBOT_KUBECONFIG"),
         ("PREVIEWBOT_GITHUB_APP_ID", "12", "PREVIEWBOT_GITHUB_PRIVATE_KEY"),
+        ("PREVIEWBOT_SERVICE_ACCOUNT", "previewbot", "PREVIEWBOT_SERVICE_ACCOUNT"),
+        ("PREVIEWBOT_PREVIEW_ROLE", "Not A Role", "PREVIEWBOT_PREVIEW_ROLE"),
+        ("PREVIEWBOT_POD_SECURITY", "lenient", "PREVIEWBOT_POD_SECURITY"),
+        ("PREVIEWBOT_FAILURE_GRACE_SECONDS", "nan", "PREVIEWBOT_FAILURE_GRACE_SECONDS"),
+        ("PREVIEWBOT_RETRY_BACKOFF_SECONDS", "0", "PREVIEWBOT_RETRY_BACKOFF_SECONDS"),
+        ("PREVIEWBOT_TASK_TIME_LIMIT_SECONDS", "1", "PREVIEWBOT_TASK_TIME_LIMIT_SECONDS"),
+        ("PREVIEWBOT_STALE_PENDING_SECONDS", "ever", "PREVIEWBOT_STALE_PENDING_SECONDS"),
     ],
 )
 def test_invalid_values_name_the_variable(key: str, value: str, named: str) -> None:
@@ -44,3 +51,18 @@ def test_required_groups() -> None:
     with pytest.raises(SettingsError, match="PREVIEWBOT_GITHUB_TOKEN"):
         Settings().require_github()
     assert load(BASE).require_github().require_webhook()
+
+
+def test_trust_and_access_settings() -> None:
+    settings = load(
+        {
+            **BASE,
+            "PREVIEWBOT_SERVICE_ACCOUNT": "",
+            "PREVIEWBOT_FAILURE_GRACE_SECONDS": "2.5",
+            "PREVIEWBOT_TASK_TIME_LIMIT_SECONDS": "60",
+        }
+    )
+    assert settings.service_account == ""  # no per-namespace RoleBinding
+    assert settings.failure_grace_seconds == 2.5
+    assert (settings.task_time_limit_seconds, settings.task_hard_time_limit_seconds) == (60, 90)
+    assert load(BASE).service_account == "previewbot/previewbot"

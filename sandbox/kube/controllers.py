@@ -77,8 +77,6 @@ class ControllerManager:
                 if owner_res is not None:
                     owner_ns = ns if owner_res.namespaced else ""
                     self.loop.add(("dependents", owner_res.key, owner_ns, ref.get("name", "")))
-            if ns:
-                self.loop.add(("namespace", "", ns))
         elif meta.get("deletionTimestamp"):
             fins = meta.get("finalizers") or []
             if "foregroundDeletion" in fins or "orphan" in fins:

@@ -7,6 +7,8 @@ import itertools
 import threading
 from typing import Any
 
+from .imageref import tag_of
+
 _ips = itertools.count(10)
 _ips_lock = threading.Lock()
 
@@ -21,8 +23,7 @@ def _pod_spec(spec: dict[str, Any]) -> None:
         if not isinstance(c, dict):
             continue
         image = str(c.get("image", ""))
-        tag = image.rsplit("/", 1)[-1].partition(":")[2]
-        c.setdefault("imagePullPolicy", "Always" if tag in ("", "latest") and "@" not in image else "IfNotPresent")
+        c.setdefault("imagePullPolicy", "Always" if tag_of(image) == "latest" else "IfNotPresent")
         c.setdefault("terminationMessagePath", "/dev/termination-log")
         c.setdefault("terminationMessagePolicy", "File")
         c.setdefault("resources", {})

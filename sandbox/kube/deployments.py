@@ -10,6 +10,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from .clock import rfc3339
+from .deploystatus import condition, set_condition, write_status
 from .errors import ApiError
 from .resources import BY_KEY
 
@@ -131,35 +132,11 @@ def _create_rs(ctx: ControllerManager, deploy: dict[str, Any], revision: int, re
     return ctx.store.create(RS, meta["namespace"], rs, manager=MANAGER)
 
 
-def _condition(
-    kind: str, status: str, reason: str, message: str, now: str, previous: dict[str, Any] | None
-) -> dict[str, Any]:
-    same = previous is not None and previous.get("status") == status
-    return {
-        "type": kind,
-        "status": status,
-        "lastUpdateTime": now,
-        "lastTransitionTime": previous.get("lastTransitionTime", now) if same and previous else now,
-        "reason": reason,
-        "message": message,
-    }
-
-
-def _set(conds: dict[str, dict[str, Any]], new: dict[str, Any], force_update: bool = False) -> bool:
-    old = conds.get(new["type"])
-    if old and old.get("status") == new["status"] and old.get("reason") == new["reason"] and not force_update:
-        return False
-    conds[new["type"]] = new
-    return True
-
-
 def sync(ctx: ControllerManager, namespace: str, name: str) -> None:
-    """Reconcile one Deployment."""
+    """Reconcile one Deployment; one being deleted only gets its status updated, as on a real cluster."""
     try:
         deploy = ctx.store.get(DEPLOY, namespace, name)
     except ApiError:
-        return
-    if deploy["metadata"].get("deletionTimestamp"):
         return
     spec = deploy["spec"]
     uid = deploy["metadata"]["uid"]
@@ -169,8 +146,11 @@ def sync(ctx: ControllerManager, namespace: str, name: str) -> None:
     olds = [r for r in all_rs if r is not new_rs]
     desired = int(spec.get("replicas", 1))
     surge, max_unavailable = surge_and_unavailable(spec)
-    recreate = (spec.get("strategy") or {}).get("type") == "Recreate"
     conds = {c["type"]: c for c in (deploy.get("status") or {}).get("conditions") or []}
+    if deploy["metadata"].get("deletionTimestamp"):
+        write_status(ctx, deploy, new_rs, all_rs, conds, desired, max_unavailable)
+        return
+    recreate = (spec.get("strategy") or {}).get("type") == "Recreate"
     now = rfc3339()
     mem = ctx.memory.setdefault(uid, {"progress_at": ctx.now()})
     max_rev = max((_revision(r) for r in all_rs), default=0)
@@ -184,18 +164,9 @@ def sync(ctx: ControllerManager, namespace: str, name: str) -> None:
             start = max(0, min(desired, desired + surge - total))
         new_rs = _create_rs(ctx, deploy, max_rev + 1, start)
         all_rs.append(new_rs)
-        _set(
-            conds,
-            _condition(
-                "Progressing",
-                "True",
-                "NewReplicaSetCreated",
-                f'Created new replica set "{new_rs["metadata"]["name"]}"',
-                now,
-                conds.get("Progressing"),
-            ),
-            True,
-        )
+        message = f'Created new replica set "{new_rs["metadata"]["name"]}"'
+        progressing = condition("Progressing", "True", "NewReplicaSetCreated", message, now, conds.get("Progressing"))
+        set_condition(conds, progressing, True)
         mem["progress_at"] = ctx.now()
     elif new_rs is not None and _revision(new_rs) < max_rev:
         bumped = copy.deepcopy(new_rs)
@@ -203,17 +174,8 @@ def sync(ctx: ControllerManager, namespace: str, name: str) -> None:
         new_rs = ctx.store.update(RS, namespace, new_rs["metadata"]["name"], bumped, manager=MANAGER)
         all_rs = [new_rs] + olds
     elif new_rs is not None and "Progressing" not in conds:
-        _set(
-            conds,
-            _condition(
-                "Progressing",
-                "True",
-                "FoundNewReplicaSet",
-                f'Found new replica set "{new_rs["metadata"]["name"]}"',
-                now,
-                None,
-            ),
-        )
+        message = f'Found new replica set "{new_rs["metadata"]["name"]}"'
+        set_condition(conds, condition("Progressing", "True", "FoundNewReplicaSet", message, now, None))
         mem["progress_at"] = ctx.now()
 
     if new_rs is not None and not paused:
@@ -222,7 +184,7 @@ def sync(ctx: ControllerManager, namespace: str, name: str) -> None:
         new_rs = next((r for r in all_rs if r["metadata"]["uid"] == new_rs["metadata"]["uid"]), new_rs)
         _cleanup(ctx, deploy, [r for r in all_rs if r is not new_rs])
 
-    _write_status(ctx, deploy, new_rs, all_rs, conds, desired, max_unavailable, mem)
+    write_status(ctx, deploy, new_rs, all_rs, conds, desired, max_unavailable, mem)
 
 
 def _rollout(
@@ -289,139 +251,3 @@ def _cleanup(ctx: ControllerManager, deploy: dict[str, Any], olds: list[dict[str
     for r in idle[: max(0, len(idle) - limit)]:
         with contextlib.suppress(ApiError):
             ctx.store.delete(RS, r["metadata"]["namespace"], r["metadata"]["name"])
-
-
-def _write_status(
-    ctx: ControllerManager,
-    deploy: dict[str, Any],
-    new_rs: dict[str, Any] | None,
-    all_rs: list[dict[str, Any]],
-    conds: dict[str, dict[str, Any]],
-    desired: int,
-    max_unavailable: int,
-    mem: dict[str, Any],
-) -> None:
-    old_status = deploy.get("status") or {}
-    now = rfc3339()
-    available = sum(_st(r, "availableReplicas") for r in all_rs)
-    total_spec = sum(_replicas(r) for r in all_rs)
-    counts = {
-        "replicas": sum(_st(r, "replicas") for r in all_rs),
-        "updatedReplicas": _st(new_rs, "replicas") if new_rs else 0,
-        "readyReplicas": sum(_st(r, "readyReplicas") for r in all_rs),
-        "availableReplicas": available,
-        "unavailableReplicas": max(0, total_spec - available),
-    }
-    if available >= desired - max_unavailable:
-        _set(
-            conds,
-            _condition(
-                "Available",
-                "True",
-                "MinimumReplicasAvailable",
-                "Deployment has minimum availability.",
-                now,
-                conds.get("Available"),
-            ),
-        )
-    else:
-        _set(
-            conds,
-            _condition(
-                "Available",
-                "False",
-                "MinimumReplicasUnavailable",
-                "Deployment does not have minimum availability.",
-                now,
-                conds.get("Available"),
-            ),
-        )
-    rs_name = new_rs["metadata"]["name"] if new_rs else ""
-    generation = deploy["metadata"].get("generation", 1)
-    complete = (
-        new_rs is not None
-        and counts["updatedReplicas"] == desired
-        and counts["replicas"] == desired
-        and available == desired
-        and _replicas(new_rs) == desired
-    )
-    old_olds = int(old_status.get("replicas", 0)) - int(old_status.get("updatedReplicas", 0))
-    progressed = (
-        counts["updatedReplicas"] > int(old_status.get("updatedReplicas", 0))
-        or counts["replicas"] - counts["updatedReplicas"] < old_olds
-        or counts["readyReplicas"] > int(old_status.get("readyReplicas", 0))
-        or available > int(old_status.get("availableReplicas", 0))
-    )
-    deadline = deploy["spec"].get("progressDeadlineSeconds")
-    progressing = conds.get("Progressing")
-    if complete:
-        _set(
-            conds,
-            _condition(
-                "Progressing",
-                "True",
-                "NewReplicaSetAvailable",
-                f'ReplicaSet "{rs_name}" has successfully progressed.',
-                now,
-                progressing,
-            ),
-        )
-    elif progressed and new_rs is not None:
-        _set(
-            conds,
-            _condition(
-                "Progressing", "True", "ReplicaSetUpdated", f'ReplicaSet "{rs_name}" is progressing.', now, progressing
-            ),
-            True,
-        )
-        mem["progress_at"] = ctx.now()
-    elif (
-        deadline is not None
-        and progressing is not None
-        and new_rs is not None
-        and progressing.get("reason") != "NewReplicaSetAvailable"
-    ):
-        remaining = mem["progress_at"] + ctx.scaled(float(deadline)) - ctx.now()
-        if remaining <= 0:
-            _set(
-                conds,
-                _condition(
-                    "Progressing",
-                    "False",
-                    "ProgressDeadlineExceeded",
-                    f'ReplicaSet "{rs_name}" has timed out progressing.',
-                    now,
-                    progressing,
-                ),
-            )
-        else:
-            ctx.loop.add_after(
-                remaining + 0.01, ("deployment", deploy["metadata"]["namespace"], deploy["metadata"]["name"])
-            )
-    if progressed and not complete and deadline is not None:
-        ctx.loop.add_after(
-            ctx.scaled(float(deadline)) + 0.01,
-            ("deployment", deploy["metadata"]["namespace"], deploy["metadata"]["name"]),
-        )
-    status: dict[str, Any] = {"observedGeneration": generation}
-    for key, value in counts.items():
-        if value:
-            status[key] = value
-    order = [c for c in ("Available", "Progressing", "ReplicaFailure") if c in conds]
-    status["conditions"] = [conds[c] for c in order]
-    if old_status.get("collisionCount"):
-        status["collisionCount"] = old_status["collisionCount"]
-    if _same_status(old_status, status):
-        return
-    ctx.write_status(DEPLOY, deploy, status, MANAGER)
-
-
-def _same_status(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    def strip(s: dict[str, Any]) -> dict[str, Any]:
-        s = dict(s)
-        s["conditions"] = [
-            {k: v for k, v in c.items() if k not in ("lastUpdateTime",)} for c in s.get("conditions") or []
-        ]
-        return s
-
-    return strip(a) == strip(b)

@@ -1,19 +1,30 @@
-"""Simulated namespace controllers: default contents on creation, content removal on deletion."""
+"""Simulated namespace controllers: default contents on creation, content removal on deletion.
+
+Deletion follows the real namespace controller (with ordered deletion, GA since 1.34): it starts
+5 s after the namespace turned Terminating, deletes the pods and waits until they are gone, then
+deletes everything else (background propagation), records progress in the namespace conditions
+and finally removes its ``kubernetes`` finalizer, which deletes the namespace.
+"""
 
 from __future__ import annotations
 
 import copy
+import time
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from .clock import rfc3339
+from .clock import parse, rfc3339
 from .errors import ApiError
-from .resources import BY_KEY, RESOURCES
+from .nsconditions import content_conditions
+from .resources import BY_KEY, RESOURCES, ResourceType
 
 if TYPE_CHECKING:
     from .controllers import ControllerManager
 
 NS = BY_KEY["namespaces"]
-CLEANUP_SECONDS = 2.0
+POD = BY_KEY["pods"]
+DELETION_GRACE_SECONDS = 5.0  # the controller delays namespace events this long
+FINALIZER_ESTIMATE_SECONDS = 15
 MANAGER = "kube-controller-manager"
 ROOT_CA = "-----BEGIN CERTIFICATE-----\nc2FuZGJveC1jbHVzdGVyLWNh\n-----END CERTIFICATE-----\n"
 
@@ -62,94 +73,83 @@ def _populate(ctx: ControllerManager, ns: dict[str, Any]) -> None:
                 raise
 
 
-def _remaining(ctx: ControllerManager, name: str) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for res in RESOURCES:
-        if res.namespaced:
-            n = len(ctx.store.list(res, name)[0])
-            if n:
-                counts[res.key] = n
-    return counts
+def _delete_all(ctx: ControllerManager, res: ResourceType, name: str) -> None:
+    for obj in ctx.store.list(res, name)[0]:
+        if obj["metadata"].get("deletionTimestamp"):
+            continue
+        try:
+            ctx.store.delete(res, name, obj["metadata"]["name"], propagation="Background")
+        except ApiError as exc:
+            if exc.code != 404:
+                raise
+
+
+def _pod_estimate(ctx: ControllerManager, name: str, deleted_at: float) -> int:
+    """Longest grace period of unfinished pods, or 0 once the namespace has been deleting that long."""
+    estimate = 0
+    for pod in ctx.store.list(POD, name)[0]:
+        if (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
+            estimate = max(estimate, int((pod.get("spec") or {}).get("terminationGracePeriodSeconds") or 0))
+    return 0 if (time.time() - deleted_at) * ctx.speed >= estimate else estimate
+
+
+def _delete_content(
+    ctx: ControllerManager, name: str, kinds: list[ResourceType], remaining: dict[str, int], fins: Counter[str]
+) -> None:
+    for res in kinds:
+        _delete_all(ctx, res, name)
+        left = ctx.store.list(res, name)[0]
+        if left:
+            remaining[f"{res.plural}.{res.group}"] = len(left)
+            fins.update(f for obj in left for f in obj["metadata"].get("finalizers") or [])
 
 
 def _terminate(ctx: ControllerManager, ns: dict[str, Any]) -> None:
     name = ns["metadata"]["name"]
+    key = ("namespace", "", name)
     mem = ctx.memory.setdefault(ns["metadata"]["uid"], {})
-    if "terminating" not in mem:
-        mem["terminating"] = ctx.now()
-    wait = mem["terminating"] + ctx.scaled(CLEANUP_SECONDS) - ctx.now()
-    if wait > 0:
-        ctx.loop.add_after(wait + 0.005, ("namespace", "", name))
+    now = ctx.now()
+    mem.setdefault("next_at", now + ctx.scaled(DELETION_GRACE_SECONDS))
+    if now < mem["next_at"]:
+        ctx.loop.add_after(mem["next_at"] - now + 0.005, key)
         return
-    finalizers_left: set[str] = set()
-    for res in RESOURCES:
-        if not res.namespaced:
-            continue
-        for obj in ctx.store.list(res, name)[0]:
-            finalizers_left.update(obj["metadata"].get("finalizers") or [])
-            if obj["metadata"].get("deletionTimestamp"):
-                continue
-            try:
-                ctx.store.delete(res, name, obj["metadata"]["name"], propagation="Background")
-            except ApiError as exc:
-                if exc.code != 404:
-                    raise
-    remaining = _remaining(ctx, name)
-    _write_conditions(ctx, ns, remaining, finalizers_left)
-    if remaining:
+    deleted_at = parse(ns["metadata"].get("deletionTimestamp")) or time.time()
+    estimate = _pod_estimate(ctx, name, deleted_at)
+    remaining: dict[str, int] = {}
+    fins: Counter[str] = Counter()
+    _delete_content(ctx, name, [POD], remaining, fins)
+    if not remaining:
+        others = [r for r in RESOURCES if r.namespaced and r is not POD]
+        _delete_content(ctx, name, others, remaining, fins)
+    changed = _write_conditions(ctx, ns, remaining, fins)
+    if not remaining:
+        _finalize(ctx, name)
         return
-    spec_fins = (ns.get("spec") or {}).get("finalizers") or []
-    if spec_fins:
-        latest = ctx.store.get(NS, None, name)
+    if not estimate and fins:
+        estimate = FINALIZER_ESTIMATE_SECONDS
+    delay = estimate // 2 + 1 if estimate else 1
+    if changed:
+        delay = min(delay, DELETION_GRACE_SECONDS)
+    mem["next_at"] = now + ctx.scaled(delay)
+    ctx.loop.add_after(ctx.scaled(delay) + 0.005, key)
+
+
+def _finalize(ctx: ControllerManager, name: str) -> None:
+    latest = ctx.store.get(NS, None, name)
+    spec_fins = (latest.get("spec") or {}).get("finalizers") or []
+    if "kubernetes" in spec_fins:
         latest["spec"]["finalizers"] = [f for f in spec_fins if f != "kubernetes"]
         ctx.store.update(NS, None, name, latest, manager=MANAGER, subresource="finalize")
 
 
 def _write_conditions(
-    ctx: ControllerManager, ns: dict[str, Any], remaining: dict[str, int], finalizers: set[str]
-) -> None:
-    now = rfc3339()
+    ctx: ControllerManager, ns: dict[str, Any], remaining: dict[str, int], fins: Counter[str]
+) -> bool:
+    """Update the deletion conditions; True when they changed."""
     status = copy.deepcopy(ns.get("status") or {})
-    old = {c["type"]: c for c in status.get("conditions") or []}
-
-    def cond(kind: str, value: bool, reason: str, message: str) -> dict[str, Any]:
-        prev = old.get(kind)
-        state = "True" if value else "False"
-        if prev and prev.get("status") == state and prev.get("message") == message:
-            return prev
-        return {"type": kind, "status": state, "lastTransitionTime": now, "reason": reason, "message": message}
-
-    content = ", ".join(f"{k} has {n} resource instances" for k, n in sorted(remaining.items()))
-    fins = ", ".join(f"{f} in {n} resource instances" for f, n in [(f, 1) for f in sorted(finalizers)])
-    status["conditions"] = [
-        cond(
-            "NamespaceDeletionDiscoveryFailure", False, "ResourcesDiscovered", "All resources successfully discovered"
-        ),
-        cond(
-            "NamespaceDeletionGroupVersionParsingFailure",
-            False,
-            "ParsedGroupVersions",
-            "All legacy kube types successfully parsed",
-        ),
-        cond(
-            "NamespaceDeletionContentFailure",
-            False,
-            "ContentDeleted",
-            "All content successfully deleted, may be waiting on finalization",
-        ),
-        cond(
-            "NamespaceContentRemaining",
-            bool(remaining),
-            "SomeResourcesRemain" if remaining else "ContentRemoved",
-            f"Some resources are remaining: {content}" if remaining else "All content successfully removed",
-        ),
-        cond(
-            "NamespaceFinalizersRemaining",
-            bool(finalizers),
-            "SomeFinalizersRemain" if finalizers else "ContentHasNoFinalizers",
-            f"Some content in the namespace has finalizers remaining: {fins}"
-            if finalizers
-            else "All content-preserving finalizers finished",
-        ),
-    ]
+    conditions = content_conditions(status.get("conditions") or [], remaining, fins, rfc3339())
+    if conditions == status.get("conditions"):
+        return False
+    status["conditions"] = conditions
     ctx.write_status(NS, ns, status, MANAGER)
+    return True

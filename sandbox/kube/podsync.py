@@ -8,8 +8,12 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from . import imageref
+from .clock import rfc3339
+from .envcheck import config_error
 from .errors import ApiError
-from .kubelet import NODE_NAME, Timeline, pod_status
+from .kubelet import NODE_NAME, PULL_SECONDS, SYNC_RETRY_SECONDS, Timeline, image_mode
+from .podstatus import pod_status, stopped_status
 from .resources import BY_KEY
 
 if TYPE_CHECKING:
@@ -27,6 +31,37 @@ def _pod_ip() -> str:
     with _ips_lock:
         n = next(_ips)
     return f"10.244.{n // 250}.{n % 250 + 1}"
+
+
+def _creatable(container: dict[str, Any]) -> bool:
+    image = str(container.get("image", ""))
+    return imageref.invalid_name_message(image) is None and image_mode(image) != "fail-pull"
+
+
+def _create_containers(ctx: ControllerManager, pod: dict[str, Any], mem: dict[str, Any], sim: float) -> float | None:
+    """Create the containers whose image is there, at the kubelet's sync times: once the image is pulled,
+    then every ``SYNC_RETRY_SECONDS`` while a container's configuration cannot be built.
+    Returns the simulated time of the next attempt, if one is needed."""
+    starts: dict[str, float] = mem.setdefault("starts", {})
+    errors: dict[str, str] = mem.setdefault("config_errors", {})
+    if sim < PULL_SECONDS:
+        return None
+    attempt = int((sim - PULL_SECONDS) // SYNC_RETRY_SECONDS)
+    pending = [
+        c for c in (pod.get("spec") or {}).get("containers") or [] if _creatable(c) and c.get("name") not in starts
+    ]
+    if pending and mem.get("attempt") != attempt:
+        mem["attempt"] = attempt
+        for container in pending:
+            problem = config_error(ctx.store, pod["metadata"].get("namespace", ""), container)
+            if problem:
+                errors[container["name"]] = problem
+            else:
+                starts[container["name"]] = PULL_SECONDS + attempt * SYNC_RETRY_SECONDS
+                errors.pop(container["name"], None)
+    if any(c.get("name") not in starts for c in pending):
+        return PULL_SECONDS + (attempt + 1) * SYNC_RETRY_SECONDS
+    return None
 
 
 def sync(ctx: ControllerManager, namespace: str, name: str) -> None:
@@ -51,13 +86,17 @@ def sync(ctx: ControllerManager, namespace: str, name: str) -> None:
         mem["wall"] = time.time()
         mem["ip"] = _pod_ip()
     sim = (ctx.now() - mem["started"]) * ctx.speed
-    status, next_change = pod_status(pod, sim, Timeline(mem["wall"], ctx.speed), mem["ip"])
-    if next_change is not None:
-        ctx.loop.add_after(max(0.0, (next_change - sim) / ctx.speed) + 0.005, key)
+    retry = _create_containers(ctx, pod, mem, sim)
+    line = Timeline(mem["wall"], ctx.speed)
+    status, next_change = pod_status(pod, sim, line, mem["ip"], mem.get("starts", {}), mem.get("config_errors", {}))
+    wake = min((t for t in (next_change, retry) if t is not None), default=None)
+    if wake is not None:
+        ctx.loop.add_after(max(0.0, (wake - sim) / ctx.speed) + 0.005, key)
     ctx.write_status(POD, pod, status, KUBELET)
 
 
 def _terminate(ctx: ControllerManager, pod: dict[str, Any], key: tuple[str, str, str]) -> None:
+    """Stop the containers within the grace period, report the final status, then remove the pod."""
     mem = ctx.memory.setdefault(pod["metadata"]["uid"], {})
     if "terminating" not in mem:
         mem["terminating"] = ctx.now()
@@ -67,6 +106,10 @@ def _terminate(ctx: ControllerManager, pod: dict[str, Any], key: tuple[str, str,
     if remaining > 0:
         ctx.loop.add_after(remaining + 0.005, key)
         return
+    ran = (pod.get("spec") or {}).get("nodeName") and (pod.get("status") or {}).get("containerStatuses")
+    if ran and not mem.get("stopped"):
+        mem["stopped"] = True
+        ctx.write_status(POD, pod, stopped_status(pod, rfc3339()), KUBELET)
     if pod["metadata"].get("finalizers"):
         return
     ctx.store.delete(POD, key[1], key[2], grace_seconds=0)

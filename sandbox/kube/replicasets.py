@@ -6,8 +6,8 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from .errors import ApiError
+from .objmeta import random_suffix
 from .resources import BY_KEY
-from .store import random_suffix
 
 if TYPE_CHECKING:
     from .controllers import ControllerManager
@@ -53,42 +53,63 @@ def _deletion_rank(pod: dict[str, Any]) -> tuple[int, int, str]:
     )
 
 
-def sync(ctx: ControllerManager, namespace: str, name: str) -> None:
-    """Reconcile one ReplicaSet."""
-    try:
-        rs = ctx.store.get(RS, namespace, name)
-    except ApiError:
-        return
-    pods = [p for p in ctx.owned(POD, namespace, rs["metadata"]["uid"]) if not p["metadata"].get("deletionTimestamp")]
-    if rs["metadata"].get("deletionTimestamp"):
-        return
+def _terminal(pod: dict[str, Any]) -> bool:
+    return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+
+
+def _split(pods: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``(active, terminating)`` pods: terminating ones have a deletionTimestamp and are not yet finished."""
+    active = [p for p in pods if not p["metadata"].get("deletionTimestamp") and not _terminal(p)]
+    terminating = [p for p in pods if p["metadata"].get("deletionTimestamp") and not _terminal(p)]
+    return active, terminating
+
+
+def _namespace_terminating(exc: ApiError) -> bool:
+    causes = (exc.body.get("details") or {}).get("causes") or []
+    return exc.code == 403 and any(c.get("reason") == "NamespaceTerminating" for c in causes)
+
+
+def _manage(ctx: ControllerManager, rs: dict[str, Any], active: list[dict[str, Any]]) -> None:
+    namespace = rs["metadata"]["namespace"]
     want = int((rs.get("spec") or {}).get("replicas", 1))
-    if len(pods) < want:
-        for _ in range(want - len(pods)):
-            for _attempt in range(5):
-                try:
-                    ctx.store.create(POD, namespace, _new_pod(rs), manager=MANAGER)
-                    break
-                except ApiError as exc:
-                    if exc.code != 409 or exc.body.get("reason") != "AlreadyExists":
-                        raise
-    elif len(pods) > want:
-        victims = sorted(pods, key=_deletion_rank)[: len(pods) - want]
-        for pod in victims:
+    for _ in range(want - len(active)):
+        for _attempt in range(5):
+            try:
+                ctx.store.create(POD, namespace, _new_pod(rs), manager=MANAGER)
+                break
+            except ApiError as exc:
+                if _namespace_terminating(exc):
+                    return  # every creation would fail; the namespace controller is removing everything
+                if exc.code != 409 or exc.body.get("reason") != "AlreadyExists":
+                    raise
+    if len(active) > want:
+        for pod in sorted(active, key=_deletion_rank)[: len(active) - want]:
             try:
                 ctx.store.delete(POD, namespace, pod["metadata"]["name"])
             except ApiError as exc:
                 if exc.code != 404:
                     raise
-    pods = [p for p in ctx.owned(POD, namespace, rs["metadata"]["uid"]) if not p["metadata"].get("deletionTimestamp")]
+
+
+def sync(ctx: ControllerManager, namespace: str, name: str) -> None:
+    """Reconcile one ReplicaSet; one being deleted only gets its status updated, as on a real cluster."""
+    try:
+        rs = ctx.store.get(RS, namespace, name)
+    except ApiError:
+        return
+    uid = rs["metadata"]["uid"]
+    if not rs["metadata"].get("deletionTimestamp"):
+        _manage(ctx, rs, _split(ctx.owned(POD, namespace, uid))[0])
+    active, terminating = _split(ctx.owned(POD, namespace, uid))
     labels = ((rs.get("spec") or {}).get("template") or {}).get("metadata", {}).get("labels") or {}
-    ready = sum(1 for p in pods if _is_ready(p))
-    status: dict[str, Any] = {"replicas": len(pods)}
-    full = sum(1 for p in pods if all((p["metadata"].get("labels") or {}).get(k) == v for k, v in labels.items()))
+    ready = sum(1 for p in active if _is_ready(p))
+    full = sum(1 for p in active if all((p["metadata"].get("labels") or {}).get(k) == v for k, v in labels.items()))
+    status: dict[str, Any] = {"replicas": len(active)}
     if full:
         status["fullyLabeledReplicas"] = full
     if ready:
         status["readyReplicas"] = ready
         status["availableReplicas"] = ready
+    status["terminatingReplicas"] = len(terminating)
     status["observedGeneration"] = rs["metadata"].get("generation", 1)
     ctx.write_status(RS, rs, status, MANAGER)

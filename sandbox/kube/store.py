@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-import random
 import threading
-import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -16,30 +14,13 @@ from typing import Any
 from . import errors
 from .clock import rfc3339
 from .defaults import apply_defaults
+from .deletion import DeletionMixin
 from .fields import record_update
+from .objmeta import GENERATION_KINDS, STATUS_KINDS, SYSTEM_META, ordered, random_suffix, same_content, spec_part
 from .resources import BY_KEY, ResourceType, resolve
 from .validation import validate
 
-GENERATION_KINDS = {"Deployment", "ReplicaSet", "Ingress", "NetworkPolicy", "ResourceQuota"}
-STATUS_KINDS = {"Deployment", "ReplicaSet", "Pod", "Service", "Ingress", "Namespace", "ResourceQuota"}
-SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation")
 DEFAULT_MANAGER = "OpenAPI-Generator"
-META_ORDER = (
-    "name",
-    "generateName",
-    "namespace",
-    "uid",
-    "resourceVersion",
-    "generation",
-    "creationTimestamp",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-    "labels",
-    "annotations",
-    "ownerReferences",
-    "finalizers",
-    "managedFields",
-)
 
 
 @dataclass
@@ -54,28 +35,7 @@ class Event:
     old: dict[str, Any] | None = None
 
 
-def random_suffix(n: int = 5) -> str:
-    """Random lowercase consonant/digit suffix like the API server's generateName."""
-    return "".join(random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(n))
-
-
-def _spec_part(obj: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
-
-
-def _same_content(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    def strip(o: dict[str, Any]) -> dict[str, Any]:
-        o = dict(o)
-        meta = dict(o.get("metadata") or {})
-        meta.pop("resourceVersion", None)
-        meta["managedFields"] = [{k: v for k, v in m.items() if k != "time"} for m in meta.get("managedFields") or []]
-        o["metadata"] = meta
-        return o
-
-    return strip(a) == strip(b)
-
-
-class Store:
+class Store(DeletionMixin):
     """Thread-safe object store: the emulator's etcd plus watch cache."""
 
     def __init__(self, history_window: int = 1000) -> None:
@@ -185,6 +145,7 @@ class Store:
 
     # -- writes ----------------------------------------------------------
     def _check_namespace(self, res: ResourceType, namespace: str, name: str) -> None:
+        """NamespaceLifecycle admission: 404 for a missing namespace, 403 while it terminates."""
         if not res.namespaced:
             return
         phase = self.namespace_phase(namespace)
@@ -207,6 +168,7 @@ class Store:
         meta = obj.setdefault("metadata", {})
         ns = self._ns(res, namespace)
         with self.lock:
+            self._check_namespace(res, ns, meta.get("name") or "Unknown")
             if not meta.get("name") and meta.get("generateName"):
                 meta["name"] = meta["generateName"] + random_suffix()
             name = meta.get("name") or ""
@@ -217,7 +179,6 @@ class Store:
                 meta.pop("namespace", None)
             apply_defaults(res.kind, obj, None)
             validate(res, obj)
-            self._check_namespace(res, ns, name)
             if (ns, name) in self._bucket(res):
                 raise errors.already_exists(res.plural, res.group, name)
             for key in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds"):
@@ -233,19 +194,10 @@ class Store:
             if dry_run:
                 return obj
             meta["resourceVersion"] = self._next_rv()
-            obj = self._ordered(obj)
+            obj = ordered(obj)
             self._bucket(res)[(ns, name)] = obj
             self._emit("ADDED", res, obj, None)
             return copy.deepcopy(obj)
-
-    @staticmethod
-    def _ordered(obj: dict[str, Any]) -> dict[str, Any]:
-        meta = obj["metadata"]
-        ordered = {k: meta[k] for k in META_ORDER if k in meta}
-        ordered.update({k: v for k, v in meta.items() if k not in ordered})
-        head = {"kind": obj["kind"], "apiVersion": obj["apiVersion"], "metadata": ordered}
-        head.update({k: v for k, v in obj.items() if k not in head})
-        return head
 
     def update(
         self,
@@ -306,7 +258,7 @@ class Store:
                 meta["managedFields"] = copy.deepcopy(cur_meta["managedFields"])
             apply_defaults(res.kind, obj, current)
             validate(res, obj)
-            if res.kind in GENERATION_KINDS and _spec_part(obj) != _spec_part(current):
+            if res.kind in GENERATION_KINDS and spec_part(obj) != spec_part(current):
                 meta["generation"] = int(cur_meta.get("generation", 1)) + 1
             if cur_meta.get("deletionTimestamp"):
                 added = set(meta.get("finalizers") or []) - set(cur_meta.get("finalizers") or [])
@@ -319,111 +271,21 @@ class Store:
                         "Invalid",
                     )
             meta["resourceVersion"] = cur_meta["resourceVersion"]
-            if _same_content(obj, current):
+            if same_content(obj, current):
                 return copy.deepcopy(current)
             if managed:
                 record_update(current, obj, manager, res.api_version, rfc3339(), subresource)
             if dry_run:
                 return obj
+            if self.finalized_by(res, current, obj):
+                removed = self._remove(res, ns, name)
+                meta["resourceVersion"] = removed["metadata"]["resourceVersion"]
+                return ordered(obj)
             meta["resourceVersion"] = self._next_rv()
-            obj = self._ordered(obj)
+            obj = ordered(obj)
             self._bucket(res)[(ns, name)] = obj
             self._emit("MODIFIED", res, obj, copy.deepcopy(current))
-            if meta.get("deletionTimestamp") and not self._blockers(res, obj):
-                return self._remove(res, ns, name)
             return copy.deepcopy(obj)
-
-    @staticmethod
-    def _blockers(res: ResourceType, obj: dict[str, Any]) -> list[str]:
-        blockers = list(obj["metadata"].get("finalizers") or [])
-        if res.kind == "Namespace":
-            blockers += list((obj.get("spec") or {}).get("finalizers") or [])
-        return blockers
-
-    def _remove(self, res: ResourceType, ns: str, name: str) -> dict[str, Any]:
-        obj = self._bucket(res).pop((ns, name))
-        old = copy.deepcopy(obj)
-        obj = copy.deepcopy(obj)
-        obj["metadata"]["resourceVersion"] = self._next_rv()
-        self._emit("DELETED", res, obj, old)
-        return obj
-
-    def delete(
-        self,
-        res: ResourceType,
-        namespace: str | None,
-        name: str,
-        propagation: str | None = None,
-        grace_seconds: int | None = None,
-        preconditions: dict[str, str] | None = None,
-        dry_run: bool = False,
-    ) -> tuple[dict[str, Any], bool]:
-        """Delete or mark for deletion; returns ``(object, removed_now)``."""
-        ns = self._ns(res, namespace)
-        with self.lock:
-            current = self.peek(res, ns, name)
-            if current is None:
-                raise errors.not_found(res.plural, res.group, name)
-            meta = current["metadata"]
-            pre = preconditions or {}
-            if pre.get("uid") and pre["uid"] != meta["uid"]:
-                raise errors.conflict(
-                    res.plural,
-                    res.group,
-                    name,
-                    f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta: {meta['uid']}",
-                )
-            if pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
-                raise errors.conflict(
-                    res.plural,
-                    res.group,
-                    name,
-                    f"Precondition failed: ResourceVersion in precondition: "
-                    f"{pre['resourceVersion']}, ResourceVersion in object meta: "
-                    f"{meta['resourceVersion']}",
-                )
-            if dry_run:
-                return copy.deepcopy(current), False
-            if meta.get("deletionTimestamp"):
-                if res.kind == "Pod" and grace_seconds == 0 and not meta.get("finalizers"):
-                    return self._remove(res, ns, name), True
-                return copy.deepcopy(current), False
-            obj = copy.deepcopy(current)
-            new_meta = obj["metadata"]
-            finalizers = list(new_meta.get("finalizers") or [])
-            if propagation == "Foreground" and "foregroundDeletion" not in finalizers:
-                finalizers.append("foregroundDeletion")
-            elif propagation == "Orphan" and "orphan" not in finalizers:
-                finalizers.append("orphan")
-            graceful = (
-                res.kind == "Pod"
-                and (obj.get("spec") or {}).get("nodeName")
-                and (
-                    grace_seconds
-                    if grace_seconds is not None
-                    else (obj.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
-                )
-                > 0
-                and (obj.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
-            )
-            if finalizers != list(new_meta.get("finalizers") or []):
-                new_meta["finalizers"] = finalizers
-            if res.kind == "Namespace":
-                obj.setdefault("status", {})["phase"] = "Terminating"
-            if self._blockers(res, obj) or graceful:
-                grace = (
-                    grace_seconds
-                    if grace_seconds is not None
-                    else ((obj.get("spec") or {}).get("terminationGracePeriodSeconds", 30) if graceful else 0)
-                )
-                new_meta["deletionTimestamp"] = rfc3339(time.time() + (grace if graceful else 0))
-                new_meta["deletionGracePeriodSeconds"] = grace if graceful else 0
-                new_meta["resourceVersion"] = self._next_rv()
-                obj = self._ordered(obj)
-                self._bucket(res)[(ns, name)] = obj
-                self._emit("MODIFIED", res, obj, copy.deepcopy(current))
-                return copy.deepcopy(obj), False
-            return self._remove(res, ns, name), True
 
     # -- watch -----------------------------------------------------------
     def events_after(self, rv: int, timeout: float) -> list[Event]:

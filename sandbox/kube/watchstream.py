@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +14,22 @@ from .store import Store
 
 Matcher = Callable[[dict[str, Any]], bool]
 POLL_SECONDS = 0.5
+
+
+_TEMPLATE = {"metadata": {}, "spec": {"containers": None}}
+# What an otherwise empty typed object serialises to: BOOKMARK events carry one with only a resourceVersion.
+EMPTY_BODY: dict[str, dict[str, Any]] = {
+    "Pod": {"spec": {"containers": None}, "status": {}},
+    "Deployment": {"spec": {"selector": None, "template": _TEMPLATE, "strategy": {}}, "status": {}},
+    "ReplicaSet": {"spec": {"selector": None, "template": _TEMPLATE}, "status": {"replicas": 0}},
+    "Namespace": {"spec": {}, "status": {}},
+}
+
+
+def bookmark(res: ResourceType, rv: int) -> dict[str, Any]:
+    """The object of a BOOKMARK event."""
+    head = {"kind": res.kind, "apiVersion": res.api_version, "metadata": {"resourceVersion": str(rv)}}
+    return {**head, **copy.deepcopy(EMPTY_BODY.get(res.kind, {}))}
 
 
 def _line(kind: str, obj: dict[str, Any]) -> bytes:
@@ -83,7 +100,4 @@ def stream(
                 yield _line(kind, event.obj)
         if next_bookmark is not None and time.monotonic() >= next_bookmark:
             next_bookmark = time.monotonic() + (bookmark_every or 1.0)
-            yield _line(
-                "BOOKMARK",
-                {"kind": res.kind, "apiVersion": res.api_version, "metadata": {"resourceVersion": str(max(rv, 1))}},
-            )
+            yield _line("BOOKMARK", bookmark(res, max(rv, 1)))

@@ -45,9 +45,11 @@ def k8s(kubeconfig: str) -> Clients:
 
 @pytest.fixture
 def ns(k8s: Clients, request: pytest.FixtureRequest) -> str:
-    """A fresh namespace for one test."""
+    """A fresh namespace for one test, once its default contents (published asynchronously) are there."""
     name = f"t{next(_names)}-{request.node.name.replace('_', '-')[:40].lower().strip('-')}"
     k8s.core.create_namespace({"metadata": {"name": name}})
+    root_ca = "metadata.name=kube-root-ca.crt"
+    wait_for(lambda: k8s.core.list_namespaced_config_map(name, field_selector=root_ca).items, what="kube-root-ca.crt")
     return name
 
 

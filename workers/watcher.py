@@ -29,7 +29,7 @@ from preview.reporting import Reporter, parse_member
 from preview.rollout import PodProblem, combine, deadline_exceeded, identity, object_sha, pod_problems, report_for
 from workers.cluster_view import KINDS, ClusterView
 from workers.enqueue import Enqueuer
-from workers.streams import ClusterSource, Stream, _NeverRaised
+from workers.streams import ClusterSource, Listed, Stream, _NeverRaised
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ class Watcher:
                 touched |= self.view.apply(event)
             except Exception:  # noqa: BLE001
                 log.warning("skipped a malformed %s event", getattr(event, "kind", "?"), exc_info=True)
-            if hasattr(event, "items"):
+            if isinstance(event, Listed):
                 self.listed.add(event.kind)
             try:
                 event = self.events.get_nowait()

@@ -324,6 +324,7 @@ def test_repository_templates_are_confined(renderer: TemplateRenderer, text: str
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
+        ("{% for i in range(10**9) %}{% endfor %}", "Range too big"),
         ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", "s of CPU"),
         ("{{ 'x' * 10**9 }}", "MiB|memory|bytes"),
         ("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(1) }}", "recursion too deep"),

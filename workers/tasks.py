@@ -98,7 +98,7 @@ def _run(
     """Run ``action`` under the PR's lock; retry transient failures with backoff; report giving up."""
     ref, settings = job.ref, runtime.settings
     extra = {"delivery": job.delivery_id, "repo": ref.repo, "pr": ref.number, "sha": job.sha, "task": task.name}
-    attempt = task.request.retries + 1
+    attempt = 0  # runs that started under the lock, counted in Redis (lock-busy retries do not count)
     lock = runtime.redis.lock(
         f"previewbot:lock:{ref.repo}#{ref.number}", timeout=settings.lock_ttl_seconds, blocking=False
     )
@@ -124,7 +124,7 @@ def _run(
         cause = exc if isinstance(exc, TemporaryError) else TemporaryError(f"Redis: {type(exc).__name__}")
         if attempt > settings.max_retries:
             return give_up(runtime, job, f"Gave up after {attempt} attempts: {cause}")
-        delay = cause.delay if cause.delay is not None else backoff(attempt - 1, *_backoff_range(runtime))
+        delay = cause.delay if cause.delay is not None else backoff(max(attempt - 1, 0), *_backoff_range(runtime))
         log.warning("temporary failure (attempt %d), retry in %.1fs: %s", attempt, delay, cause, extra=extra)
         raise task.retry(countdown=delay) from None
     except SoftTimeLimitExceeded:

@@ -80,6 +80,12 @@ class Outbox(Protocol):
 
     def items(self, limit: int) -> list[tuple[str, str]]: ...
 
+    def claim(self, key: str, seconds: float) -> bool:
+        """Take ``key`` for one writer for at most ``seconds``; False if another writer has it."""
+        ...
+
+    def release(self, key: str) -> None: ...
+
 
 class PendingIndex(Protocol):
     """Commits previewbot marked ``pending`` (with a rollout behind them) and since when."""
@@ -103,6 +109,7 @@ class MemoryOutbox:
     def __init__(self) -> None:
         self.entries: dict[str, str] = {}
         self.pending: dict[str, float] = {}
+        self.claimed: set[str] = set()
 
     def put(self, key: str, value: str) -> None:
         self.entries[key] = value
@@ -113,6 +120,15 @@ class MemoryOutbox:
 
     def items(self, limit: int) -> list[tuple[str, str]]:
         return list(self.entries.items())[:limit]
+
+    def claim(self, key: str, seconds: float) -> bool:
+        if key in self.claimed:
+            return False
+        self.claimed.add(key)
+        return True
+
+    def release(self, key: str) -> None:
+        self.claimed.discard(key)
 
     def mark(self, member: str, since: float) -> None:
         self.pending.setdefault(member, since)

@@ -25,6 +25,8 @@ from preview.ports import GitHubPort, PermanentError, ReportLedger, TemporaryErr
 log = logging.getLogger(__name__)
 
 MAX_DESCRIPTION = 140
+#: How long one writer may hold a commit's intent (longer than any GitHub call with its retries).
+CLAIM_SECONDS = 120.0
 FINAL = frozenset({State.SUCCESS, State.FAILURE, State.ERROR})
 
 #: Commit status state → deployment status state.
@@ -136,6 +138,8 @@ class Reporter:
     def _attempt(self, intent: Intent, value: str) -> bool | None:
         """Apply one intent: True if the status changed, None if it stays deferred."""
         extra = {"repo": intent.repo, "pr": intent.number, "sha": intent.sha}
+        if not self.outbox.claim(intent.key, CLAIM_SECONDS):
+            return None  # another process is showing this commit right now; it or a later drain finishes
         try:
             changed = self._apply(intent)
         except TemporaryError as exc:
@@ -144,6 +148,8 @@ class Reporter:
         except PermanentError as exc:
             log.error("GitHub write dropped: %s", exc, extra=extra)
             changed = False
+        finally:
+            self.outbox.release(intent.key)
         self.outbox.done(intent.key, value)
         return changed
 

@@ -47,6 +47,12 @@ class RedisOutbox:
                 break
         return found
 
+    def claim(self, key: str, seconds: float) -> bool:
+        return bool(self._redis.set(f"{self._outbox}:claim:{key}", "1", nx=True, px=int(seconds * 1000)))
+
+    def release(self, key: str) -> None:
+        self._redis.delete(f"{self._outbox}:claim:{key}")
+
     def size(self) -> int:
         return int(self._redis.hlen(self._outbox))
 

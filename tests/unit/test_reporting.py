@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from preview.comment import MARKER
 from preview.models import PullRef, State, StatusReport
+from preview.ports import TemporaryError
 from preview.reporting import Reporter
 from tests.unit.fakes import FakeGitHub, MemoryLedger
 
@@ -80,3 +81,34 @@ def test_superseded_pending_commit_gets_inactive_deployment_but_no_comment() -> 
     assert github.deployments[0]["statuses"][-1] == ("inactive", None)
     assert github.comment_writes == writes
     assert not r.resolve_pending(REF, A, "Superseded by bbbbbbb")
+
+
+def test_a_commit_being_shown_by_another_process_is_not_written_twice() -> None:
+    github = FakeGitHub()
+    r = reporter(github)
+    key = f"{REF.repo}#{REF.number}@{A}"
+    assert r.outbox.claim(key, 60)  # another process is writing this commit's state
+    assert not r.report(REF, A, StatusReport(State.SUCCESS, "Preview ready", URL))
+    assert github.statuses == []
+    r.outbox.release(key)
+    assert r.drain() == 1  # the deferred state is shown once the other writer is done
+    assert r.drain() == 0
+    assert [s.state for _, _, s in github.statuses] == [State.SUCCESS]
+
+
+def test_a_failed_write_is_kept_and_shown_later() -> None:
+    github = FakeGitHub()
+    r = reporter(github)
+    calls = []
+
+    def down(*_args: object) -> None:
+        calls.append(1)
+        raise TemporaryError("GitHub setting status: 503 Service Unavailable")
+
+    real, github.set_status = github.set_status, down  # type: ignore[method-assign]
+    assert not r.report(REF, A, StatusReport(State.FAILURE, "Gave up after 9 attempts: x"))
+    assert calls and r.outbox.items(10)
+    github.set_status = real  # type: ignore[method-assign]
+    assert r.drain() == 1
+    assert [s.state for _, _, s in github.statuses] == [State.FAILURE]
+    assert r.outbox.items(10) == []

@@ -48,3 +48,17 @@ def rsa_keypair() -> tuple[str, str]:
         .decode()
     )
     return private, public
+
+
+class RecordingQueue:
+    """Stands in for the Redis queue behind the intake: records what would have been enqueued."""
+
+    def __init__(self) -> None:
+        self.commands: list = []
+
+    def submit(self, command: object) -> bool:
+        self.commands.append(command)
+        return True
+
+    def ping(self) -> bool:
+        return True

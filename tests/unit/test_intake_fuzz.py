@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
 
 from app import create_app
-from preview.models import Command
 from preview.settings import load
 from tests.helpers import EXAMPLES
+from tests.helpers import RecordingQueue as Recorder
 from tests.unit.test_intake_rules import check_command
 from webhooks.signature import sign
 
@@ -214,20 +214,6 @@ def deliveries(draw: st.DrawFn) -> dict:
     extra = draw(st.dictionaries(st.from_regex(r"X-[A-Za-z]{1,12}", fullmatch=True), HEADER_TEXT, max_size=2))
     sent = {k: v for k, v in {**extra, **headers}.items() if v is not None}
     return {"headers": sent, "body": body, "signed": how in ("valid", "rotated")}
-
-
-class Recorder:
-    """Stands in for the Redis queue: records what would have been enqueued."""
-
-    def __init__(self) -> None:
-        self.commands: list[Command] = []
-
-    def submit(self, command: Command) -> bool:
-        self.commands.append(command)
-        return True
-
-    def ping(self) -> bool:
-        return True
 
 
 @pytest.fixture(scope="module")

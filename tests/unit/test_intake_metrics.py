@@ -11,9 +11,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from app import create_app
-from preview.models import Command
 from preview.settings import load
 from tests.helpers import EXAMPLES
+from tests.helpers import RecordingQueue as Recorder
 from webhooks.signature import sign
 
 SECRET = "metrics-secret"
@@ -43,18 +43,6 @@ RESULTS = {
     "unavailable",
 }
 SERIES = re.compile(r'previewbot_webhooks_total\{event="([a-z_]+)",result="([a-z-]+)"\} [0-9]+')
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.commands: list[Command] = []
-
-    def submit(self, command: Command) -> bool:
-        self.commands.append(command)
-        return True
-
-    def ping(self) -> bool:
-        return True
 
 
 @pytest.fixture

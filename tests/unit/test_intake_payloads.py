@@ -12,26 +12,12 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from app.intake import CHUNK, MAX_BODY
-from preview.models import Command
 from preview.settings import load
 from tests.helpers import EXAMPLES
+from tests.helpers import RecordingQueue as Recorder
 from webhooks.signature import sign
 
 SECRET = "payload-secret"
-
-
-class Recorder:
-    """Stands in for the Redis queue: records what would have been enqueued."""
-
-    def __init__(self) -> None:
-        self.commands: list[Command] = []
-
-    def submit(self, command: Command) -> bool:
-        self.commands.append(command)
-        return True
-
-    def ping(self) -> bool:
-        return True
 
 
 class LazyBody(io.RawIOBase):

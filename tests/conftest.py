@@ -1,15 +1,60 @@
-"""Shared fixtures: a private redis-server per test session on a free port."""
+"""Shared fixtures: a private redis-server per test session on a free port, the emulators, previewbot's settings.
+
+previewbot always reaches the Kubernetes emulators with its own ServiceAccount's token, under exactly the
+RBAC of ``k8s/deploy/rbac.yaml``; tests set up and assert as the emulator's admin. Every emulator created
+during the test run is audited (:data:`KUBE_AUDIT`), and ``tests/integration/test_rbac.py`` runs last to
+compare what previewbot's requests needed with what the manifests grant.
+"""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 import redis
+import yaml
 
-from tests.helpers import free_port, wait_for
+from sandbox.kube.audit import Audit
+from tests.helpers import ROOT, free_port, wait_for
+
+if TYPE_CHECKING:
+    from sandbox.kube import KubeEmulator
+
+#: previewbot's ServiceAccount (namespace, name), as k8s/deploy/rbac.yaml defines it
+SERVICE_ACCOUNT = ("previewbot", "previewbot")
+PREVIEWBOT_USER = "system:serviceaccount:{}:{}".format(*SERVICE_ACCOUNT)
+DEPLOY_MANIFESTS = (ROOT / "k8s" / "deploy" / "rbac.yaml", ROOT / "k8s" / "deploy" / "admission-policy.yaml")
+RBAC_TEST = "tests/integration/test_rbac.py"
+
+#: the request logs of every Kubernetes emulator created in this test run
+KUBE_AUDIT = Audit().start()
+
+
+def previewbot_token(emulator: KubeEmulator) -> str:
+    """A token of previewbot's ServiceAccount; installs previewbot's RBAC manifests (as the admin) first if needed."""
+    from kubernetes import client, utils
+
+    namespace, name = SERVICE_ACCOUNT
+    if not [b for b in emulator.objects("clusterrolebindings") if b["metadata"]["name"] == "previewbot"]:
+        api = emulator.api_client()
+        try:
+            if not [n for n in emulator.objects("namespaces") if n["metadata"]["name"] == namespace]:
+                client.CoreV1Api(api).create_namespace({"metadata": {"name": namespace}})
+            for path in DEPLOY_MANIFESTS:
+                for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+                    if doc:
+                        utils.create_from_dict(api, doc)
+        finally:
+            api.close()
+    return emulator.service_account_token(namespace, name)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the RBAC comparison after everything else, so it sees every request previewbot made."""
+    items.sort(key=lambda item: item.nodeid.startswith(RBAC_TEST))
 
 
 @pytest.fixture(scope="session")
@@ -60,10 +105,11 @@ TOKEN = "test-token"
 
 @pytest.fixture(scope="module")
 def kube():
-    """A Kubernetes API emulator for one test module (rollouts 20x faster than real)."""
+    """A Kubernetes API emulator for one test module (rollouts 20x faster than real), with previewbot's RBAC."""
     from sandbox.kube import KubeEmulator
 
     emulator = KubeEmulator(speed=20).start()
+    previewbot_token(emulator)
     yield emulator
     emulator.stop()
 
@@ -81,12 +127,12 @@ def gh():
 
 @pytest.fixture
 def bot_env(kube, gh, redis_url: str, tmp_path) -> dict[str, str]:
-    """``PREVIEWBOT_*`` variables pointing a worker or watcher at the emulators and Redis."""
+    """``PREVIEWBOT_*`` variables pointing a worker or watcher at the emulators (as previewbot's ServiceAccount)."""
     return {
         "PREVIEWBOT_GITHUB_TOKEN": TOKEN,
         "PREVIEWBOT_GITHUB_API_URL": gh.url,
         "PREVIEWBOT_REDIS_URL": redis_url,
-        "PREVIEWBOT_KUBECONFIG": kube.write_kubeconfig(str(tmp_path / "kubeconfig")),
+        "PREVIEWBOT_KUBECONFIG": kube.write_kubeconfig(str(tmp_path / "kubeconfig"), previewbot_token(kube)),
         "PREVIEWBOT_PREVIEW_DOMAIN": "preview.test",
         "PREVIEWBOT_GITHUB_WRITE_INTERVAL": "0",
     }

@@ -6,9 +6,11 @@ import os
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from . import kubeconfig
+from . import kubeconfig, registry
+from .authn import Authenticator
 from .controllers import ControllerManager
 from .faults import FaultInjector, RecordedRequest
+from .rbac import Authorizer, bootstrap_policy
 from .resources import BY_KEY
 from .server import ApiApp, ApiServer
 from .store import Store
@@ -20,19 +22,31 @@ SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
 class KubeEmulator:
-    """An in-process Kubernetes API server stand-in reachable over HTTP."""
+    """An in-process Kubernetes API server stand-in reachable over HTTP.
 
-    def __init__(self, speed: float = 1.0, history_window: int = 1000) -> None:
+    Requests carry the admin token (``system:masters``), a ServiceAccount token (authorized by RBAC) or,
+    unless ``anonymous_as_admin`` is false, no token at all (served as the admin).
+    """
+
+    def __init__(self, speed: float = 1.0, history_window: int = 1000, anonymous_as_admin: bool = True) -> None:
         self.speed = speed if speed > 0 else 1.0
         self.token = secrets.token_hex(16)
+        #: the token :meth:`write_kubeconfig` writes when given none (the admin's unless changed)
+        self.kubeconfig_token = self.token
         self.store = Store(history_window)
         self.faults = FaultInjector()
         self.controllers = ControllerManager(self.store, self.speed)
-        self.app = ApiApp(self.store, self.faults, self.token, bookmark_every=max(0.1, min(1.0, 5.0 / self.speed)))
+        self.authn = Authenticator(self.store, self.token, anonymous_as_admin)
+        self.authz = Authorizer(self.store)
+        bookmark_every = max(0.1, min(1.0, 5.0 / self.speed))
+        self.app = ApiApp(self.store, self.faults, self.authn, self.authz, bookmark_every=bookmark_every)
         self._server: ApiServer | None = None
         self._port = 0
         for name in SYSTEM_NAMESPACES:
             self.store.create(BY_KEY["namespaces"], None, {"metadata": {"name": name}}, manager="kube-apiserver")
+        for res, obj in bootstrap_policy():
+            self.store.create(res, None, obj, manager="kube-apiserver")
+        registry.announce(self)
 
     def start(self, port: int = 0) -> KubeEmulator:
         """Serve on 127.0.0.1 (a free port unless given) in a daemon thread."""
@@ -60,17 +74,28 @@ class KubeEmulator:
         """Base URL, e.g. ``http://127.0.0.1:34567``."""
         return f"http://127.0.0.1:{self._port}"
 
-    def write_kubeconfig(self, path: str | os.PathLike[str]) -> str:
-        """Write a kubeconfig (context/cluster/user ``sandbox``) and return its path."""
-        return kubeconfig.write(path, self.url, self.token)
+    def service_account_token(self, namespace: str, name: str) -> str:
+        """A bearer token of ServiceAccount ``namespace/name``, valid while that ServiceAccount exists.
 
-    def api_client(self) -> kubernetes.client.ApiClient:
-        """An official-client ``ApiClient`` configured for this emulator."""
+        It authenticates as ``system:serviceaccount:<namespace>:<name>`` in the groups
+        ``system:serviceaccounts``, ``system:serviceaccounts:<namespace>`` and ``system:authenticated``.
+        """
+        return self.authn.service_account_token(namespace, name)
+
+    def write_kubeconfig(self, path: str | os.PathLike[str], token: str | None = None) -> str:
+        """Write a kubeconfig (context/cluster/user ``sandbox``) and return its path.
+
+        Its user presents ``token``, by default :attr:`kubeconfig_token` (initially the admin token).
+        """
+        return kubeconfig.write(path, self.url, token or self.kubeconfig_token)
+
+    def api_client(self, token: str | None = None) -> kubernetes.client.ApiClient:
+        """An official-client ``ApiClient`` for this emulator, as the admin unless given another ``token``."""
         import kubernetes
 
         config = kubernetes.client.Configuration()
         config.host = self.url
-        config.api_key = {"authorization": self.token}
+        config.api_key = {"authorization": token or self.token}
         config.api_key_prefix = {"authorization": "Bearer"}
         return kubernetes.client.ApiClient(config)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 REASONS: dict[int, str] = {
@@ -37,7 +38,7 @@ def status_body(
         "message": message,
         "reason": reason if reason is not None else REASONS.get(code, "Unknown"),
     }
-    if details:
+    if details is not None:
         body["details"] = details
     body["code"] = code
     return body
@@ -134,6 +135,49 @@ def forbidden_terminating(plural: str, group: str, name: str, namespace: str) ->
         f"{namespace} because it is being terminated",
         "Forbidden",
         details,
+    )
+
+
+def go_quote(text: str) -> str:
+    """``text`` quoted as Go's ``%q`` writes it."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def forbidden(group: str, resource: str, name: str, why: str) -> ApiError:
+    """403 as ``NewForbidden`` builds it: ``<resource> "<name>" is forbidden: <why>``."""
+    if not resource:
+        message = f"forbidden: {why}"
+    elif not name:
+        message = f"{qualified(resource, group)} is forbidden: {why}"
+    else:
+        message = f"{qualified(resource, group)} {go_quote(name)} is forbidden: {why}"
+    details: dict[str, Any] = {}
+    if name:
+        details["name"] = name
+    if group:
+        details["group"] = group
+    if resource:
+        details["kind"] = resource
+    return ApiError(403, message, "Forbidden", details)
+
+
+def field_manager_required() -> ApiError:
+    """422 for a server-side apply without ``fieldManager``."""
+    return ApiError(
+        422,
+        'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+        "Invalid",
+        {
+            "group": "meta.k8s.io",
+            "kind": "PatchOptions",
+            "causes": [
+                {
+                    "reason": "FieldValueRequired",
+                    "message": "Required value: is required for apply patch",
+                    "field": "fieldManager",
+                }
+            ],
+        },
     )
 
 

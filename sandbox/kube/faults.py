@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import REASONS, ApiError
+
+if TYPE_CHECKING:
+    from .rbac import Decision
 
 VERBS = {"get", "list", "watch", "create", "update", "patch", "apply", "delete", "deletecollection", "*"}
 
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """One served API request."""
+    """One served API request.
+
+    ``verb`` is the emulator's (``apply`` for a server-side apply, as faults name it); ``authz_verb`` is the
+    verb the authorizer saw (``patch``). ``user`` is who sent it (``""`` when authentication failed).
+    ``checks`` are all authorization checks made while serving it, in order; ``denied`` those that made
+    it fail with 403.
+    """
 
     verb: str
     resource: str
@@ -22,6 +31,11 @@ class RecordedRequest:
     path: str
     status: int
     query: dict[str, str] = field(default_factory=dict)
+    user: str = ""
+    authz_verb: str = ""
+    group: str = ""
+    checks: tuple[Decision, ...] = ()
+    denied: tuple[Decision, ...] = ()
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -18,6 +19,7 @@ from .routing import Route
 from .selectors import field_matcher, label_matcher
 from .store import DEFAULT_MANAGER, Store
 
+Admit = Callable[[ResourceType, dict[str, Any] | None, dict[str, Any], bool], None]
 PATCH_TYPES = {
     "application/json-patch+json",
     "application/merge-patch+json",
@@ -87,11 +89,20 @@ def _list_item(obj: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}
 
 
-class Handlers:
-    """Implements each Kubernetes verb against a :class:`Store`."""
+def _admit_all(res: ResourceType, old: dict[str, Any] | None, new: dict[str, Any], creating: bool) -> None:
+    """No storage-level checks (the default)."""
 
-    def __init__(self, store: Store) -> None:
+
+class Handlers:
+    """Implements each Kubernetes verb against a :class:`Store`.
+
+    ``admit(res, old, new, creating)`` runs before every write with the object about to be stored
+    (``creating``: a server-side apply creates it) and raises to refuse it.
+    """
+
+    def __init__(self, store: Store, admit: Admit = _admit_all) -> None:
         self.store = store
+        self.admit = admit
 
     def get(self, route: Route, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
         return 200, self.store.get(route.res, route.namespace, route.name or "")
@@ -132,6 +143,7 @@ class Handlers:
     def create(self, route: Route, query: dict[str, str], body: Any, user_agent: str) -> tuple[int, dict[str, Any]]:
         body = _check_type(route.res, body)
         _check_namespace(route, body)
+        self.admit(route.res, None, body, False)
         obj = self.store.create(
             route.res, route.namespace, body, manager=_manager(query, user_agent), dry_run=bool(query.get("dryRun"))
         )
@@ -140,15 +152,19 @@ class Handlers:
     def update(self, route: Route, query: dict[str, str], body: Any, user_agent: str) -> tuple[int, dict[str, Any]]:
         body = _check_type(route.res, body)
         _check_namespace(route, body)
-        obj = self.store.update(
-            route.res,
-            route.namespace,
-            route.name or "",
-            body,
-            manager=_manager(query, user_agent),
-            subresource=route.subresource,
-            dry_run=bool(query.get("dryRun")),
-        )
+        with self.store.transaction():
+            current = self.store.peek(route.res, route.namespace, route.name or "")
+            if current is not None:
+                self.admit(route.res, current, body, False)
+            obj = self.store.update(
+                route.res,
+                route.namespace,
+                route.name or "",
+                body,
+                manager=_manager(query, user_agent),
+                subresource=route.subresource,
+                dry_run=bool(query.get("dryRun")),
+            )
         return 200, obj
 
     def patch(
@@ -178,6 +194,7 @@ class Handlers:
             patched.setdefault("metadata", {})
             if patched["metadata"].get("resourceVersion") is None:
                 patched["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+            self.admit(res, current, patched, False)
             obj = self.store.update(
                 res,
                 route.namespace,
@@ -193,22 +210,7 @@ class Handlers:
         res, name = route.res, route.name or ""
         manager = query.get("fieldManager")
         if not manager:
-            raise errors.ApiError(
-                422,
-                'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
-                "Invalid",
-                {
-                    "group": "meta.k8s.io",
-                    "kind": "PatchOptions",
-                    "causes": [
-                        {
-                            "reason": "FieldValueRequired",
-                            "message": "Required value: is required for apply patch",
-                            "field": "fieldManager",
-                        }
-                    ],
-                },
-            )
+            raise errors.field_manager_required()
         body = _check_type(res, body, require=True)
         _check_namespace(route, body)
         meta = body.get("metadata") or {}
@@ -228,6 +230,7 @@ class Handlers:
             merged = server_side_apply(
                 current, cfg, manager, force, res.api_version, rfc3339(), res.plural, res.group, route.subresource
             )
+            self.admit(res, current, merged, current is None)
             if current is None:
                 merged["metadata"]["name"] = name
                 obj = self.store.create(res, route.namespace, merged, dry_run=dry, managed=False)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import random
 from typing import Any
 
-GENERATION_KINDS = {"Deployment", "ReplicaSet", "Ingress", "NetworkPolicy", "ResourceQuota"}
+GENERATION_KINDS = {
+    "Deployment",
+    "ReplicaSet",
+    "Ingress",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+}
 STATUS_KINDS = {"Deployment", "ReplicaSet", "Pod", "Service", "Ingress", "Namespace", "ResourceQuota"}
 SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation")
 META_ORDER = (

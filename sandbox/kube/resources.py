@@ -38,7 +38,7 @@ class ResourceType:
     short_names: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     subresources: tuple[str, ...] = ()
-    name_rule: str = "subdomain"  # subdomain | label | dns1035
+    name_rule: str = "subdomain"  # subdomain | label | dns1035 | path (any one URL path segment)
     has_spec: bool = True
     verbs: tuple[str, ...] = field(default_factory=lambda: tuple(ALL_VERBS))
 
@@ -97,8 +97,32 @@ RESOURCES: list[ResourceType] = [
     _r("networking.k8s.io", "ingresses", "Ingress", short_names=("ing",), subresources=("status",)),
     _r("networking.k8s.io", "networkpolicies", "NetworkPolicy", short_names=("netpol",)),
     _r("coordination.k8s.io", "leases", "Lease"),
-    _r("rbac.authorization.k8s.io", "roles", "Role", has_spec=False),
-    _r("rbac.authorization.k8s.io", "rolebindings", "RoleBinding", has_spec=False),
+    _r("rbac.authorization.k8s.io", "roles", "Role", has_spec=False, name_rule="path"),
+    _r("rbac.authorization.k8s.io", "rolebindings", "RoleBinding", has_spec=False, name_rule="path"),
+    _r("rbac.authorization.k8s.io", "clusterroles", "ClusterRole", namespaced=False, has_spec=False, name_rule="path"),
+    _r(
+        "rbac.authorization.k8s.io",
+        "clusterrolebindings",
+        "ClusterRoleBinding",
+        namespaced=False,
+        has_spec=False,
+        name_rule="path",
+    ),
+    _r(
+        "admissionregistration.k8s.io",
+        "validatingadmissionpolicies",
+        "ValidatingAdmissionPolicy",
+        namespaced=False,
+        categories=("api-extensions",),
+        subresources=("status",),
+    ),
+    _r(
+        "admissionregistration.k8s.io",
+        "validatingadmissionpolicybindings",
+        "ValidatingAdmissionPolicyBinding",
+        namespaced=False,
+        categories=("api-extensions",),
+    ),
 ]
 
 BY_KEY: dict[str, ResourceType] = {r.key: r for r in RESOURCES}

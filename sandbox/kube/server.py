@@ -12,9 +12,13 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from . import resources, routing
+from .authn import Authenticator
 from .errors import ApiError
+from .escalation import Admission
 from .faults import FaultInjector, RecordedRequest
 from .handlers import PATCH_TYPES, Handlers, decode_body
+from .rbac import Authorizer, Decision, Refused, forbidden
+from .requestinfo import request_info
 from .selectors import field_matcher, label_matcher
 from .store import Store
 from .watchstream import parse_rv, stream
@@ -27,14 +31,21 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Resp
 
 
 class ApiApp:
-    """The API server as a WSGI callable."""
+    """The API server as a WSGI callable: authentication, authorization, then the verb handlers."""
 
-    def __init__(self, store: Store, faults: FaultInjector, token: str, bookmark_every: float = 1.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        faults: FaultInjector,
+        authn: Authenticator,
+        authz: Authorizer,
+        bookmark_every: float = 1.0,
+    ) -> None:
         self.store = store
         self.faults = faults
-        self.token = token
+        self.authn = authn
+        self.authz = authz
         self.bookmark_every = bookmark_every
-        self.handlers = Handlers(store)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
@@ -42,32 +53,52 @@ class ApiApp:
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
-        """Serve one request, recording it."""
+        """Serve one request, recording it with its user and every authorization check made."""
         if self.faults.latency > 0:
             time.sleep(self.faults.latency)
         query = {k: v for k, v in request.args.items()}
-        verb, res_name, ns, name = "get", "", None, None
+        attrs = request_info(request.method, request.path, query)
+        verb, res_name, ns, name, user = attrs.verb, attrs.resource, None, None, None
+        checks: list[Decision] = []
+        denied: tuple[Decision, ...] = ()
         try:
+            user = self.authn.authenticate(request.headers.get("Authorization", ""))
+            allowed, reason = self.authz.authorize(user, attrs, checks)
+            if not allowed:
+                raise Refused(forbidden(user, attrs, reason), [checks[-1]])
             static = self._non_resource(request.path)
             if static is not None:
                 return static
-            auth = request.headers.get("Authorization", "")
-            if auth and auth != f"Bearer {self.token}":
-                raise ApiError(401, "Unauthorized", "Unauthorized")
             route = routing.parse(request.path)
             if route is None:
                 raise routing.not_found_path()
             ns, name, res_name = route.namespace, route.name, route.res.plural
-            watch = query.get("watch", "").lower() in ("true", "1")
             content_type = (request.mimetype or "").lower()
-            verb = routing.verb_for(request.method, route, watch, content_type)
+            verb = routing.verb_for(request.method, route, attrs.verb == "watch", content_type)
             fault = self.faults.take(verb, res_name, name)
             if fault is not None:
                 raise fault
-            response = self._serve(verb, route, query, request, content_type)
+            handlers = Handlers(self.store, Admission(self.authz, user, attrs, checks))
+            response = self._serve(handlers, verb, route, query, request, content_type)
         except ApiError as exc:
+            denied = exc.denied if isinstance(exc, Refused) else ()
             response = _json(exc.code, exc.body, exc.headers)
-        self.faults.record(RecordedRequest(verb, res_name, ns, name, request.path, response.status_code, query))
+        self.faults.record(
+            RecordedRequest(
+                verb,
+                res_name,
+                ns,
+                name,
+                request.path,
+                response.status_code,
+                query,
+                user=user.name if user else "",
+                authz_verb=attrs.verb,
+                group=attrs.group,
+                checks=tuple(checks),
+                denied=denied,
+            )
+        )
         return response
 
     def _non_resource(self, path: str) -> Response | None:
@@ -96,9 +127,14 @@ class ApiApp:
         return _json(200, doc)
 
     def _serve(
-        self, verb: str, route: routing.Route, query: dict[str, str], request: Request, content_type: str
+        self,
+        h: Handlers,
+        verb: str,
+        route: routing.Route,
+        query: dict[str, str],
+        request: Request,
+        content_type: str,
     ) -> Response:
-        h = self.handlers
         ua = request.headers.get("User-Agent", "")
         if verb == "watch":
             return self._watch(route, query)

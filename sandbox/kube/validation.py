@@ -31,8 +31,12 @@ DNS1035_MSG = (
 
 
 def name_problems(name: str, rule: str) -> list[str]:
-    """Reasons a name violates a naming rule (subdomain, label or dns1035)."""
+    """Reasons a name violates a naming rule (subdomain, label, dns1035 or path)."""
     problems = []
+    if rule == "path":
+        if name in (".", ".."):
+            return [f"may not be '{name}'"]
+        return [f"may not contain '{c}'" for c in ("/", "%") if c in name]
     if rule == "subdomain":
         if len(name) > 253:
             problems.append("must be no more than 253 characters")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, previewbot_token
 from tests.e2e.harness import Stack
 
 SECRET = "e2e-webhook-secret"
@@ -17,7 +17,7 @@ REPO = "acme/web-shop"
 
 
 def make_stack(kube, gh, redis_url: str, workdir: Path, db: int, **extra: str) -> Stack:
-    """previewbot's three processes on Redis database ``db``, with ``extra`` settings."""
+    """previewbot's three processes on Redis database ``db``, with ``extra`` settings, as its ServiceAccount."""
     env = {
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "HOME": str(workdir),
@@ -26,7 +26,7 @@ def make_stack(kube, gh, redis_url: str, workdir: Path, db: int, **extra: str) -
         "PREVIEWBOT_GITHUB_TOKEN": TOKEN,
         "PREVIEWBOT_GITHUB_API_URL": gh.url,
         "PREVIEWBOT_REDIS_URL": redis_url.rsplit("/", 1)[0] + f"/{db}",
-        "PREVIEWBOT_KUBECONFIG": kube.write_kubeconfig(str(workdir / "kubeconfig")),
+        "PREVIEWBOT_KUBECONFIG": kube.write_kubeconfig(str(workdir / "kubeconfig"), previewbot_token(kube)),
         "PREVIEWBOT_PREVIEW_DOMAIN": "preview.test",
         "PREVIEWBOT_IMAGE_TEMPLATE": "example.org/{repo}:{branch}-{short_sha}",
         "PREVIEWBOT_PROGRESS_DEADLINE_SECONDS": "60",

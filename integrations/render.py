@@ -71,6 +71,8 @@ REPO_KINDS = frozenset(
     }
 )
 RESERVED_PREFIXES = ("previewbot.io/", "app.kubernetes.io/managed-by")
+#: API groups a repository's Role may grant rights in: its app's own objects, never RBAC itself.
+ROLE_GROUPS = frozenset({"", "apps", "batch", "networking.k8s.io"})
 
 
 class TemplateRenderer:
@@ -217,6 +219,8 @@ def _confine(name: str, obj: Any, taken: set[tuple[str, str]]) -> None:
             raise RenderError(name, f"{kind} {meta.get('name')}: {where} may not set previewbot's {', '.join(keys)}")
     if kind == "RoleBinding" and (obj.get("roleRef") or {}).get("kind") != "Role":
         raise RenderError(name, f"RoleBinding {meta.get('name')}: may refer only to a Role of the preview")
+    if kind == "Role" and (problem := _role_problem(obj.get("rules"))):
+        raise RenderError(name, f"Role {meta.get('name')}: {problem}")
 
 
 def _label_pods(obj: dict) -> None:
@@ -227,3 +231,24 @@ def _label_pods(obj: dict) -> None:
     pod_meta = template.get("metadata") if isinstance(template.get("metadata"), dict) else {}
     pod_meta["labels"] = {**(pod_meta.get("labels") or {}), **obj["metadata"]["labels"]}
     template["metadata"] = pod_meta
+
+
+def _role_problem(rules: object) -> str | None:
+    """Why a repository Role's rules could reach beyond the preview's own objects, or None.
+
+    previewbot holds rights on the namespace object itself and on RBAC inside the preview, so a
+    Role could otherwise hand the app a way to relabel its namespace (Pod Security) or grant more.
+    """
+    for rule in rules if isinstance(rules, list) else [rules]:
+        if not isinstance(rule, dict):
+            return "rules must be mappings"
+        groups, resources = rule.get("apiGroups") or [], rule.get("resources") or []
+        if not isinstance(groups, list) or not isinstance(resources, list) or rule.get("nonResourceURLs"):
+            return "rules must list apiGroups and resources"
+        if "*" in groups or "*" in resources or any("*" in str(r) for r in resources):
+            return "rules may not use wildcards"
+        if set(groups) - ROLE_GROUPS:
+            return f"rules may grant rights only in the API groups {sorted(ROLE_GROUPS)}"
+        if any(str(r).split("/", 1)[0] == "namespaces" for r in resources):
+            return "rules may not grant rights on namespaces"
+    return None

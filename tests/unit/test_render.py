@@ -429,3 +429,24 @@ def test_the_default_templates_pass_the_restricted_profile(renderer: TemplateRen
     for obj in renderer.render(make_values()):
         if obj["kind"] == "Deployment":
             assert restricted_violations(obj["spec"]["template"]["spec"]) == []
+
+
+ROLE = "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: r\nrules:\n"
+
+
+@pytest.mark.parametrize(
+    ("rules", "problem"),
+    [
+        ('  - apiGroups: [""]\n    resources: [namespaces]\n    verbs: [patch]\n', "on namespaces"),
+        ('  - apiGroups: [""]\n    resources: ["*"]\n    verbs: [get]\n', "wildcards"),
+        ("  - apiGroups: [rbac.authorization.k8s.io]\n    resources: [roles]\n    verbs: [create]\n", "API groups"),
+    ],
+)
+def test_repository_roles_stay_inside_the_preview(renderer: TemplateRenderer, rules: str, problem: str) -> None:
+    with pytest.raises(RenderError, match=problem):
+        renderer.render(make_values(), {"role.yaml.j2": ROLE + rules})
+
+
+def test_a_repository_role_for_its_own_pods_is_fine(renderer: TemplateRenderer) -> None:
+    rules = '  - apiGroups: [""]\n    resources: [pods]\n    verbs: [list, watch]\n'
+    assert any(o["kind"] == "Role" for o in renderer.render(make_values(), {"role.yaml.j2": ROLE + rules}))

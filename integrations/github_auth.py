@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from github import Auth, GithubIntegration, UnknownObjectException
 
-from integrations.github_client import connection_options, github_errors
+from integrations.github_transport import connection_options, github_errors
 from preview.ports import PermanentError
 
 log = logging.getLogger(__name__)

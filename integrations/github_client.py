@@ -6,58 +6,23 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import github
-from github import Auth, BadCredentialsException, Github, GithubException, GithubRetry, UnknownObjectException
+from github import Auth, BadCredentialsException, Github, UnknownObjectException
 from github.IssueComment import IssueComment
-from requests.exceptions import RequestException
 
+from integrations.github_auth import InstallationTokens
+from integrations.github_transport import connection_options, github_errors
 from preview.models import PullRef, PullRequest, StatusReport
 from preview.ports import PermanentError, TemporaryError
 from preview.settings import Settings
 
-if TYPE_CHECKING:
-    from integrations.github_auth import InstallationTokens
-
 log = logging.getLogger(__name__)
 
-USER_AGENT = "previewbot"
 TEMPLATE_SUFFIX = ".yaml.j2"
 MAX_REPO_TEMPLATES = 20
 MAX_TEMPLATE_BYTES = 64 * 1024
-
-
-def _retry_after(exc: GithubException) -> float | None:
-    headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
-    if "retry-after" in headers:
-        try:
-            return float(headers["retry-after"])
-        except ValueError:
-            return None
-    if headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
-        import time
-
-        return max(float(headers["x-ratelimit-reset"]) - time.time(), 1.0)
-    return None
-
-
-@contextmanager
-def github_errors(what: str) -> Iterator[None]:
-    """Map PyGithub and transport errors to the domain's temporary/permanent errors."""
-    try:
-        yield
-    except GithubException as exc:
-        message = exc.data.get("message") if isinstance(exc.data, dict) else None
-        text = f"GitHub {what}: {exc.status} {message or ''}".strip()
-        delay = _retry_after(exc)
-        if exc.status >= 500 or exc.status == 429 or delay is not None:
-            raise TemporaryError(text, delay) from None
-        if exc.status == 403 and message and "rate limit" in message.lower():
-            raise TemporaryError(text, 60.0) from None
-        raise PermanentError(text) from None
-    except RequestException as exc:  # connection errors, timeouts, retries exhausted on 5xx
-        raise TemporaryError(f"GitHub {what}: {type(exc).__name__}") from None
 
 
 def to_pull_request(ref: PullRef, data: dict) -> PullRequest:
@@ -78,21 +43,6 @@ def to_pull_request(ref: PullRef, data: dict) -> PullRequest:
         # a deleted fork has ``head.repo: null``: only a head known to be the base repository is not a fork
         fork=not isinstance(head_repo, str) or head_repo.lower() != ref.repo.lower(),
     )
-
-
-def connection_options(write_interval: float = 1.0) -> dict[str, Any]:
-    """Transport settings shared by every PyGithub client previewbot builds.
-
-    ``write_interval`` spaces content-creating requests (GitHub's secondary rate limits);
-    reads are spaced by a quarter of it.
-    """
-    return {
-        "user_agent": USER_AGENT,
-        "retry": GithubRetry(total=3, backoff_factor=0.5),
-        "timeout": 15,
-        "seconds_between_writes": write_interval,
-        "seconds_between_requests": write_interval / 4,
-    }
 
 
 class _InstallationClients:
@@ -147,8 +97,6 @@ class GitHubClient:
         """App mode when ``github_app_id`` is set, personal-token mode otherwise."""
         settings.require_github()
         if settings.github_app_id is not None and settings.github_private_key is not None:
-            from integrations.github_auth import InstallationTokens
-
             tokens = InstallationTokens(
                 settings.github_app_id, settings.github_private_key.value, settings.github_api_url
             )

@@ -9,6 +9,11 @@ MAX_LABEL = 63
 _INVALID = re.compile(r"[^a-z0-9-]+")
 _LABEL_INVALID = re.compile(r"[^A-Za-z0-9._-]+")
 
+#: GitHub's syntax for a repository's owner and name, and a full commit SHA.
+REPO_OWNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}")
+REPO_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
+FULL_SHA = re.compile(r"[0-9a-f]{40}")
+
 PREFIX = "previewbot.io"
 MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGER = "previewbot"
@@ -23,6 +28,12 @@ def dns_label(text: str, *, limit: int = MAX_LABEL) -> str:
     """Lower-case ``text`` into a DNS-1123 label of at most ``limit`` characters (may be empty)."""
     cleaned = _INVALID.sub("-", text.lower()).strip("-")
     return cleaned[:limit].rstrip("-")
+
+
+def is_repo(text: str) -> bool:
+    """Whether ``text`` is ``owner/name`` as GitHub allows it."""
+    owner, slash, name = text.partition("/")
+    return bool(slash and REPO_OWNER.fullmatch(owner) and REPO_NAME.fullmatch(name) and name not in {".", ".."})
 
 
 def namespace_name(repo: str, number: int) -> str:

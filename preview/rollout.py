@@ -162,8 +162,6 @@ def combine(reports: Sequence[StatusReport]) -> StatusReport | None:
     return min(reports, key=lambda r: _RANK[r.state])
 
 
-_REPO = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
-_SHA = re.compile(r"[0-9a-f]{40}")
 _NUMBER = re.compile(r"[1-9][0-9]{0,9}")
 
 
@@ -188,11 +186,11 @@ def identity(namespace: dict) -> Identity | None:
     annotations = meta.get("annotations") or {}
     repo, number = annotations.get(Annotations.REPO), annotations.get(Annotations.PR)
     sha, installation = annotations.get(Annotations.APPLIED_SHA), annotations.get(Annotations.INSTALLATION)
-    if not (isinstance(repo, str) and _REPO.fullmatch(repo)) or not (
+    if not (isinstance(repo, str) and naming.is_repo(repo)) or not (
         isinstance(number, str) and _NUMBER.fullmatch(number)
     ):
         return None
-    if not (isinstance(sha, str) and _SHA.fullmatch(sha)):
+    if not (isinstance(sha, str) and naming.FULL_SHA.fullmatch(sha)):
         return None
     if installation is not None and not (isinstance(installation, str) and _NUMBER.fullmatch(installation)):
         return None

@@ -9,15 +9,14 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from preview.naming import FULL_SHA, REPO_NAME, REPO_OWNER
+
 #: Pull request and issue numbers, and most GitHub ids, are 32-bit signed.
 MAX_NUMBER = 2**31
 #: Comment and installation ids are 64-bit signed.
 MAX_ID = 2**63
 
-_OWNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}")
-_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
 _LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}(?:\[bot\])?")
-_SHA = re.compile(r"[0-9a-f]{40}")
 _TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _TOKEN = re.compile(r"[a-z_]{1,64}")
 _DELIVERY = re.compile(r"[\x21-\x7e]{1,100}")
@@ -70,16 +69,16 @@ def repo_name(value: object, path: str) -> str:
     if not isinstance(value, str):
         raise BadPayload(f"{path}: must be a string")
     owner, slash, name = value.partition("/")
-    if not slash or not _OWNER.fullmatch(owner):
+    if not slash or not REPO_OWNER.fullmatch(owner):
         raise BadPayload(f"{path}: owner must be 1-39 characters of A-Z, a-z, 0-9 and -, not starting with -")
-    if not _NAME.fullmatch(name) or name in {".", ".."}:
+    if not REPO_NAME.fullmatch(name) or name in {".", ".."}:
         raise BadPayload(f"{path}: name must be 1-100 characters of A-Z, a-z, 0-9, '.', '_' and '-'")
     return value
 
 
 def sha(value: object, path: str) -> str:
     """A full commit SHA: 40 lower-case hex digits."""
-    if not isinstance(value, str) or not _SHA.fullmatch(value):
+    if not isinstance(value, str) or not FULL_SHA.fullmatch(value):
         raise BadPayload(f"{path}: must be 40 lower-case hex digits")
     return value
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from flask import Flask, Response, g, request
@@ -44,8 +45,11 @@ def create_app(ctx: Context, emulator: object) -> Flask:
     @app.before_request
     def gate() -> Response | None:
         g.quota = None
+        g.arrived = time.time()
         if request.path.startswith(CONTROL_PREFIX):
             return None
+        if state.latency > 0:
+            time.sleep(state.latency)
         fault = take_fault(state, request.method, request.path)
         if fault is not None:
             raise fault
@@ -102,6 +106,7 @@ def create_app(ctx: Context, emulator: object) -> Flask:
         resp.headers["X-GitHub-Request-Id"] = uuid.uuid4().hex[:20].upper()
         with state.lock:
             state.requests.append((request.method, request.path, resp.status_code))
+            state.request_times.append((getattr(g, "arrived", 0.0), time.time()))
         return resp
 
     routes_apps.register(app, ctx)

@@ -293,9 +293,21 @@ class GitHubEmulator:
         with self._state.lock:
             return list(self._state.requests)
 
+    @property
+    def timed_requests(self) -> list[tuple[float, float, str, str, int]]:
+        """Recorded ``(arrived, answered, method, path, status)`` of REST calls (``time.time()``), in order."""
+        with self._state.lock:
+            return [(*t, *r) for t, r in zip(self._state.request_times, self._state.requests, strict=True)]
+
+    def set_latency(self, seconds: float) -> None:
+        """Delay every REST request (not the control routes) by ``seconds``, like a distant API."""
+        with self._state.lock:
+            self._state.latency = max(0.0, float(seconds))
+
     def clear_requests(self) -> None:
         with self._state.lock:
             self._state.requests.clear()
+            self._state.request_times.clear()
 
     # -- webhooks ------------------------------------------------------------------------------
     def webhook_payload(self, event: str, action: str | None, full_name: str, number: int | None = None,

@@ -217,6 +217,8 @@ class State:
         self.tokens: dict[str, Token] = {}
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str, int]] = []
+        self.request_times: list[tuple[float, float]] = []  # (arrival, answer) of each entry of ``requests``
+        self.latency = 0.0
         self.rate_used: dict[str, tuple[int, float]] = {}
 
     # -- users and repositories -------------------------------------------------

@@ -6,14 +6,13 @@ Mixed into :class:`sandbox.kube.store.Store`, which provides ``lock``, ``peek``,
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 from . import errors
 from .clock import parse, rfc3339
-from .objmeta import GENERATION_KINDS, blockers, ordered
+from .objmeta import GENERATION_KINDS, blockers, clone, ordered
 from .resources import ResourceType
 
 PROPAGATION_FINALIZERS = {"Foreground": "foregroundDeletion", "Orphan": "orphan"}
@@ -85,10 +84,10 @@ class DeletionMixin:
                 raise errors.not_found(res.plural, res.group, name)
             _precondition_failure(res, name, current["metadata"], preconditions or {})
             if dry_run:
-                return copy.deepcopy(current), False
+                return clone(current), False
             if current["metadata"].get("deletionTimestamp"):
                 return self._delete_again(res, ns, name, current, grace_seconds)
-            obj = copy.deepcopy(current)
+            obj = clone(current)
             meta = obj["metadata"]
             finalizers = _with_propagation(list(meta.get("finalizers") or []), propagation)
             if finalizers:
@@ -115,10 +114,10 @@ class DeletionMixin:
         meta = current["metadata"]
         period = int(meta.get("deletionGracePeriodSeconds") or 0)
         if res.kind != "Pod" or grace_seconds is None or grace_seconds >= period:
-            return copy.deepcopy(current), False
+            return clone(current), False
         if grace_seconds == 0 and not meta.get("finalizers"):
             return self._remove(res, ns, name), True
-        obj = copy.deepcopy(current)
+        obj = clone(current)
         started = (parse(meta.get("deletionTimestamp")) or time.time()) - period
         obj["metadata"]["deletionTimestamp"] = rfc3339(started + grace_seconds)
         obj["metadata"]["deletionGracePeriodSeconds"] = grace_seconds
@@ -130,15 +129,15 @@ class DeletionMixin:
         obj["metadata"]["resourceVersion"] = self._next_rv()
         obj = ordered(obj)
         self._bucket(res)[(ns, name)] = obj
-        self._emit("MODIFIED", res, obj, copy.deepcopy(current))
-        return copy.deepcopy(obj)
+        self._emit("MODIFIED", res, obj, clone(current))
+        return clone(obj)
 
     def _remove(self, res: ResourceType, ns: str, name: str) -> dict[str, Any]:
         """Drop an object; watchers get its last stored state with the deletion's resourceVersion."""
         stored = self._bucket(res).pop((ns, name))
-        obj = copy.deepcopy(stored)
+        obj = clone(stored)
         obj["metadata"]["resourceVersion"] = self._next_rv()
-        self._emit("DELETED", res, obj, copy.deepcopy(stored))
+        self._emit("DELETED", res, obj, clone(stored))
         return obj
 
     @staticmethod

@@ -21,7 +21,8 @@ class RecordedRequest:
     ``verb`` is the emulator's (``apply`` for a server-side apply, as faults name it); ``authz_verb`` is the
     verb the authorizer saw (``patch``). ``user`` is who sent it (``""`` when authentication failed).
     ``checks`` are all authorization checks made while serving it, in order; ``denied`` those that made
-    it fail with 403.
+    it fail with 403. ``at`` and ``finished`` are wall-clock times (``time.time()``) of its arrival and
+    of its answer (for a watch, when the stream started).
     """
 
     verb: str
@@ -36,6 +37,8 @@ class RecordedRequest:
     group: str = ""
     checks: tuple[Decision, ...] = ()
     denied: tuple[Decision, ...] = ()
+    at: float = 0.0
+    finished: float = 0.0
 
 
 @dataclass

@@ -6,7 +6,7 @@ A path is a tuple of FieldsV1 keys, e.g. ``("f:spec", "f:replicas")`` or
 
 from __future__ import annotations
 
-import copy
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,12 +18,12 @@ TRACKED_METADATA = ("labels", "annotations", "finalizers", "ownerReferences")
 
 
 def trackable(obj: dict[str, Any], keep_status: bool) -> dict[str, Any]:
-    """The part of an object whose fields get owners."""
-    out = {k: copy.deepcopy(v) for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
+    """The part of an object whose fields get owners (a read-only view sharing ``obj``'s values)."""
+    out = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
     if not keep_status:
         out.pop("status", None)
     meta = obj.get("metadata") or {}
-    kept = {k: copy.deepcopy(meta[k]) for k in TRACKED_METADATA if meta.get(k) not in (None, {}, [])}
+    kept = {k: meta[k] for k in TRACKED_METADATA if meta.get(k) not in (None, {}, [])}
     if kept:
         out["metadata"] = kept
     return out
@@ -51,6 +51,12 @@ def paths_of(obj: dict[str, Any], prefix: Path = ()) -> set[Path]:
     return paths
 
 
+@functools.lru_cache(maxsize=4096)
+def _item_fields(comp: str) -> dict[str, Any]:
+    """The fields a ``k:{...}`` path component selects a list item by (parsed once; callers only read it)."""
+    return json.loads(comp[2:])
+
+
 def value_at(obj: Any, path: Path) -> tuple[bool, Any]:
     """``(found, value)`` at a path."""
     cur = obj
@@ -62,7 +68,7 @@ def value_at(obj: Any, path: Path) -> tuple[bool, Any]:
                 return False, None
             cur = cur[comp[2:]]
         elif comp.startswith("k:"):
-            want = json.loads(comp[2:])
+            want = _item_fields(comp)
             if not isinstance(cur, list):
                 return False, None
             match = [i for i in cur if isinstance(i, dict) and all(i.get(k) == v for k, v in want.items())]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import random
 from typing import Any
 
@@ -32,6 +33,11 @@ META_ORDER = (
     "finalizers",
     "managedFields",
 )
+
+
+def clone(obj: Any) -> Any:
+    """A deep copy of stored JSON data; several times faster than ``copy.deepcopy`` on API objects."""
+    return pickle.loads(pickle.dumps(obj, pickle.HIGHEST_PROTOCOL))
 
 
 def random_suffix(n: int = 5) -> str:

@@ -54,6 +54,7 @@ class ApiApp:
 
     def dispatch(self, request: Request) -> Response:
         """Serve one request, recording it with its user and every authorization check made."""
+        arrived = time.time()
         if self.faults.latency > 0:
             time.sleep(self.faults.latency)
         query = {k: v for k, v in request.args.items()}
@@ -97,6 +98,8 @@ class ApiApp:
                 group=attrs.group,
                 checks=tuple(checks),
                 denied=denied,
+                at=arrived,
+                finished=time.time(),
             )
         )
         return response

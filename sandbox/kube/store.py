@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import copy
+import bisect
+import itertools
 import threading
 import uuid
 from collections import deque
@@ -16,7 +17,16 @@ from .clock import rfc3339
 from .defaults import apply_defaults
 from .deletion import DeletionMixin
 from .fields import record_update
-from .objmeta import GENERATION_KINDS, STATUS_KINDS, SYSTEM_META, ordered, random_suffix, same_content, spec_part
+from .objmeta import (
+    GENERATION_KINDS,
+    STATUS_KINDS,
+    SYSTEM_META,
+    clone,
+    ordered,
+    random_suffix,
+    same_content,
+    spec_part,
+)
 from .resources import BY_KEY, ResourceType, resolve
 from .validation import validate
 
@@ -81,7 +91,7 @@ class Store(DeletionMixin):
         ns = obj["metadata"].get("namespace", "")
         if len(self._history) == self._history.maxlen:
             self._floor = self._history[0].rv
-        event = Event(int(obj["metadata"]["resourceVersion"]), kind, res.key, ns, copy.deepcopy(obj), old)
+        event = Event(int(obj["metadata"]["resourceVersion"]), kind, res.key, ns, clone(obj), old)
         self._history.append(event)
         for listener in self._listeners:
             listener(event)
@@ -114,7 +124,7 @@ class Store(DeletionMixin):
             obj = self.peek(res, namespace, name)
             if obj is None:
                 raise errors.not_found(res.plural, res.group, name)
-            return copy.deepcopy(obj)
+            return clone(obj)
 
     def list(
         self,
@@ -124,12 +134,13 @@ class Store(DeletionMixin):
     ) -> tuple[list[dict[str, Any]], int]:
         """Copies of matching objects sorted by namespace/name, plus the list resourceVersion."""
         with self.lock:
-            items = [
-                copy.deepcopy(obj)
-                for (ns, _), obj in sorted(self._bucket(res).items())
-                if (namespace is None or ns == namespace) and (match is None or match(obj))
+            found = [
+                (key, obj)
+                for key, obj in self._bucket(res).items()
+                if (namespace is None or key[0] == namespace) and (match is None or match(obj))
             ]
-            return items, self._rv
+            found.sort(key=lambda pair: pair[0])
+            return [clone(obj) for _, obj in found], self._rv
 
     def find(self, resource: str, namespace: str | None = None) -> list[dict[str, Any]]:
         """Copies of all objects of a resource given by plural or kind name."""
@@ -164,7 +175,7 @@ class Store(DeletionMixin):
         managed: bool = True,
     ) -> dict[str, Any]:
         """Store a new object; 409 if it exists, 404/403 for missing/terminating namespace."""
-        obj = copy.deepcopy(obj)
+        obj = clone(obj)
         meta = obj.setdefault("metadata", {})
         ns = self._ns(res, namespace)
         with self.lock:
@@ -197,7 +208,7 @@ class Store(DeletionMixin):
             obj = ordered(obj)
             self._bucket(res)[(ns, name)] = obj
             self._emit("ADDED", res, obj, None)
-            return copy.deepcopy(obj)
+            return clone(obj)
 
     def update(
         self,
@@ -211,7 +222,7 @@ class Store(DeletionMixin):
         managed: bool = True,
     ) -> dict[str, Any]:
         """Replace an object, honouring ``metadata.resourceVersion`` as a precondition when set."""
-        obj = copy.deepcopy(obj)
+        obj = clone(obj)
         ns = self._ns(res, namespace)
         with self.lock:
             current = self.peek(res, ns, name)
@@ -227,20 +238,20 @@ class Store(DeletionMixin):
                 raise errors.stale(res.plural, res.group, name)
             cur_meta = current["metadata"]
             if subresource == "status":
-                new = copy.deepcopy(current)
+                new = clone(current)
                 new["status"] = obj.get("status", {})
                 if "managedFields" in meta:
                     new["metadata"]["managedFields"] = meta["managedFields"]
                 obj = new
                 meta = obj["metadata"]
             elif subresource == "finalize":
-                new = copy.deepcopy(current)
+                new = clone(current)
                 new.setdefault("spec", {})["finalizers"] = (obj.get("spec") or {}).get("finalizers") or []
                 obj = new
                 meta = obj["metadata"]
             elif res.kind in STATUS_KINDS:
                 if "status" in current:
-                    obj["status"] = copy.deepcopy(current["status"])
+                    obj["status"] = clone(current["status"])
                 else:
                     obj.pop("status", None)
             obj["apiVersion"], obj["kind"] = res.api_version, res.kind
@@ -255,7 +266,7 @@ class Store(DeletionMixin):
                 else:
                     meta.pop(key, None)
             if "managedFields" not in meta and "managedFields" in cur_meta:
-                meta["managedFields"] = copy.deepcopy(cur_meta["managedFields"])
+                meta["managedFields"] = clone(cur_meta["managedFields"])
             apply_defaults(res.kind, obj, current)
             validate(res, obj)
             if res.kind in GENERATION_KINDS and spec_part(obj) != spec_part(current):
@@ -272,7 +283,7 @@ class Store(DeletionMixin):
                     )
             meta["resourceVersion"] = cur_meta["resourceVersion"]
             if same_content(obj, current):
-                return copy.deepcopy(current)
+                return clone(current)
             if managed:
                 record_update(current, obj, manager, res.api_version, rfc3339(), subresource)
             if dry_run:
@@ -284,8 +295,8 @@ class Store(DeletionMixin):
             meta["resourceVersion"] = self._next_rv()
             obj = ordered(obj)
             self._bucket(res)[(ns, name)] = obj
-            self._emit("MODIFIED", res, obj, copy.deepcopy(current))
-            return copy.deepcopy(obj)
+            self._emit("MODIFIED", res, obj, clone(current))
+            return clone(obj)
 
     # -- watch -----------------------------------------------------------
     def events_after(self, rv: int, timeout: float) -> list[Event]:
@@ -297,4 +308,5 @@ class Store(DeletionMixin):
                 self._cond.wait(timeout)
             if rv < self._floor:
                 raise errors.expired(f"too old resource version: {rv} ({self._floor})")
-            return [e for e in self._history if e.rv > rv]
+            start = bisect.bisect_right(self._history, rv, key=lambda e: e.rv)
+            return list(itertools.islice(self._history, start, None))

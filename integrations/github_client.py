@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import github
 from github import Auth, BadCredentialsException, Github, UnknownObjectException
 from github.IssueComment import IssueComment
 
 from integrations.github_auth import InstallationTokens
-from integrations.github_transport import connection_options, github_errors
+from integrations.github_transport import RateLimited, connection_options, github_errors
 from preview.models import PullRef, PullRequest, StatusReport
 from preview.ports import PermanentError, TemporaryError
 from preview.settings import Settings
@@ -45,13 +46,25 @@ def to_pull_request(ref: PullRef, data: dict) -> PullRequest:
     )
 
 
+class Budget(Protocol):
+    """Paces content-creating requests per installation (see :class:`workers.budget.WriteBudget`)."""
+
+    def spend(self, ref: PullRef) -> None:
+        """Take one write, or raise :class:`TemporaryError` with the wait."""
+        ...
+
+    def pause(self, ref: PullRef, seconds: float) -> None:
+        """GitHub asked for a pause: no write for ``ref``'s installation for ``seconds``."""
+        ...
+
+
 class _InstallationClients:
     """One ``Github`` per installation, rebuilt only when its installation token changed."""
 
-    def __init__(self, tokens: InstallationTokens, base_url: str, write_interval: float = 1.0) -> None:
+    def __init__(self, tokens: InstallationTokens, base_url: str) -> None:
         self._tokens = tokens
         self._base_url = base_url
-        self._options = connection_options(write_interval)
+        self._options = connection_options()
         self._lock = threading.Lock()
         self._clients: dict[int, tuple[str, Github]] = {}
 
@@ -78,19 +91,19 @@ class GitHubClient:
         self,
         client_for: Callable[[int | None], Github],
         tokens: InstallationTokens | None = None,
-        budget: Callable[[PullRef], None] | None = None,
+        budget: Budget | None = None,
     ) -> None:
         self._client_for = client_for
         self._tokens = tokens
         self._budget = budget
 
-    def with_budget(self, budget: Callable[[PullRef], None]) -> GitHubClient:
+    def with_budget(self, budget: Budget) -> GitHubClient:
         """The same client, charging every content-creating request to ``budget`` first."""
         return GitHubClient(self._client_for, self._tokens, budget)
 
     def _spend(self, ref: PullRef) -> None:
         if self._budget is not None:
-            self._budget(ref)
+            self._budget.spend(ref)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> GitHubClient:
@@ -100,10 +113,10 @@ class GitHubClient:
             tokens = InstallationTokens(
                 settings.github_app_id, settings.github_private_key.value, settings.github_api_url
             )
-            clients = _InstallationClients(tokens, settings.github_api_url, settings.github_write_interval)
+            clients = _InstallationClients(tokens, settings.github_api_url)
             return cls(clients, tokens)
         token = settings.github_token.value if settings.github_token else ""
-        options = connection_options(settings.github_write_interval)
+        options = connection_options()
         client = Github(auth=Auth.Token(token), base_url=settings.github_api_url, lazy=True, **options)
         return cls(lambda _installation: client)
 
@@ -112,15 +125,28 @@ class GitHubClient:
         installation = ref.installation_id
         if installation is None and self._tokens is not None:
             installation = self._tokens.installation_for(ref.repo)
-        with github_errors(what):
-            try:
-                yield self._client_for(installation).get_repo(ref.repo)
-            except BadCredentialsException:
-                if self._tokens is None or installation is None:
-                    raise
-                self._tokens.invalidate(installation)
-                message = f"GitHub {what}: 401 installation token rejected; the next attempt fetches a new one"
-                raise TemporaryError(message, 1.0) from None
+        try:
+            with github_errors(what):
+                client = self._client_for(installation)
+                try:
+                    yield client.get_repo(ref.repo)
+                except BadCredentialsException:
+                    if self._tokens is None or installation is None:
+                        raise
+                    self._tokens.invalidate(installation)
+                    message = f"GitHub {what}: 401 installation token rejected; the next attempt fetches a new one"
+                    raise TemporaryError(message, 1.0) from None
+        except RateLimited as exc:
+            if self._budget is not None and exc.delay:
+                self._budget.pause(ref, exc.delay)  # every process holds its writes until then
+            raise
+        self._note_quota(ref, client)
+
+    def _note_quota(self, ref: PullRef, client: Github) -> None:
+        """An answer that spent the installation's last request of the hour pauses writes until the reset."""
+        remaining, _limit = client.requester.rate_limiting
+        if remaining == 0 and self._budget is not None:
+            self._budget.pause(ref, max(client.requester.rate_limiting_resettime - time.time(), 1.0))
 
     def get_pull(self, ref: PullRef) -> PullRequest:
         with self._repo(ref, f"reading {ref}") as repo:

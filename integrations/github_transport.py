@@ -11,12 +11,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from github import GithubException, GithubRetry
+from github import GithubException
 from requests.exceptions import RequestException
+from urllib3.util.retry import Retry
 
 from preview.ports import PermanentError, TemporaryError
 
 USER_AGENT = "previewbot"
+
+
+class RateLimited(TemporaryError):
+    """GitHub asked for a pause (``Retry-After``, an exhausted rate limit): ``delay`` is how long."""
 
 
 def _retry_after(exc: GithubException) -> float | None:
@@ -40,25 +45,38 @@ def github_errors(what: str) -> Iterator[None]:
         message = exc.data.get("message") if isinstance(exc.data, dict) else None
         text = f"GitHub {what}: {exc.status} {message or ''}".strip()
         delay = _retry_after(exc)
-        if exc.status >= 500 or exc.status == 429 or delay is not None:
-            raise TemporaryError(text, delay) from None
-        if exc.status == 403 and message and "rate limit" in message.lower():
-            raise TemporaryError(text, 60.0) from None
+        if delay is not None:
+            raise RateLimited(text, delay) from None
+        if exc.status == 429 or (exc.status == 403 and message and "rate limit" in message.lower()):
+            raise RateLimited(text, 60.0) from None
+        if exc.status >= 500:
+            raise TemporaryError(text) from None
         raise PermanentError(text) from None
     except RequestException as exc:  # connection errors, timeouts, retries exhausted on 5xx
         raise TemporaryError(f"GitHub {what}: {type(exc).__name__}") from None
 
 
-def connection_options(write_interval: float = 1.0) -> dict[str, Any]:
+def connection_options() -> dict[str, Any]:
     """Transport settings shared by every PyGithub client previewbot builds.
 
-    ``write_interval`` spaces content-creating requests (GitHub's secondary rate limits);
-    reads are spaced by a quarter of it.
+    No fixed spacing between requests (PyGithub's ``seconds_between_*``): content-creating requests are
+    paced by the shared per-installation budget (:mod:`workers.budget`) only when it is spent. The
+    transport retries only what is safe to repeat (reads, edits, deletes) on a server error, and never
+    sleeps on a rate limit: a ``Retry-After`` becomes a :class:`TemporaryError` that pauses the budget of
+    every process and leaves the write in the outbox.
     """
+    retry = Retry(
+        total=3,
+        backoff_factor=0.25,
+        status_forcelist=(500, 502, 503, 504),
+        allowed_methods=frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"}),
+        respect_retry_after_header=False,
+        raise_on_status=False,
+    )
     return {
         "user_agent": USER_AGENT,
-        "retry": GithubRetry(total=3, backoff_factor=0.5),
+        "retry": retry,
         "timeout": 15,
-        "seconds_between_writes": write_interval,
-        "seconds_between_requests": write_interval / 4,
+        "seconds_between_writes": None,
+        "seconds_between_requests": None,
     }

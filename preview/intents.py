@@ -74,8 +74,10 @@ class Outbox(Protocol):
 
     def put(self, key: str, value: str) -> None: ...
 
-    def done(self, key: str, value: str) -> None:
-        """Remove ``key`` only if it still holds ``value`` (a newer intent stays)."""
+    def get(self, key: str) -> str | None: ...
+
+    def done(self, key: str, value: str) -> bool:
+        """Remove ``key`` only if it still holds ``value``; False if a newer intent replaced it."""
         ...
 
     def items(self, limit: int) -> list[tuple[str, str]]: ...
@@ -114,9 +116,14 @@ class MemoryOutbox:
     def put(self, key: str, value: str) -> None:
         self.entries[key] = value
 
-    def done(self, key: str, value: str) -> None:
-        if self.entries.get(key) == value:
-            del self.entries[key]
+    def get(self, key: str) -> str | None:
+        return self.entries.get(key)
+
+    def done(self, key: str, value: str) -> bool:
+        if self.entries.get(key) != value:
+            return False
+        del self.entries[key]
+        return True
 
     def items(self, limit: int) -> list[tuple[str, str]]:
         return list(self.entries.items())[:limit]

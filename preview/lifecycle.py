@@ -76,11 +76,12 @@ class Lifecycle:
         return self._converge(self.github.get_pull(ref), hint_sha, force=force)
 
     def _converge(self, pr: PullRequest, hint_sha: str | None, *, force: bool = False) -> Outcome:
-        if not pr.is_open:
-            return self._teardown(pr.ref, hint_sha, "Preview removed: pull request closed")
-        if (why := self.ineligible(pr)) is not None:
-            return self._teardown(pr.ref, hint_sha, f"Preview removed: {why}")
-        return self._deploy(pr, hint_sha, force=force)
+        with self.reporter.deferred():  # Kubernetes first: GitHub writes follow the cluster work
+            if not pr.is_open:
+                return self._teardown(pr.ref, hint_sha, "Preview removed: pull request closed")
+            if (why := self.ineligible(pr)) is not None:
+                return self._teardown(pr.ref, hint_sha, f"Preview removed: {why}")
+            return self._deploy(pr, hint_sha, force=force)
 
     def ineligible(self, pr: PullRequest) -> str | None:
         """Why this open PR gets no preview under the operator's policy, or None."""
@@ -106,7 +107,8 @@ class Lifecycle:
     def stop(self, ref: PullRef) -> Outcome:
         """``/preview destroy``: remove the preview and keep it removed until ``/preview deploy``."""
         self.memory.put(self._flag("stopped", ref), "1")
-        return self._teardown(ref, None, "Preview removed with /preview destroy")
+        with self.reporter.deferred():
+            return self._teardown(ref, None, "Preview removed with /preview destroy")
 
     def resume(self, ref: PullRef, *, force: bool = False) -> Outcome:
         """``/preview deploy`` / ``redeploy``: allow the preview again and sync."""
@@ -149,7 +151,8 @@ class Lifecycle:
             if pr is not None and keep_label and keep_label in pr.labels:
                 continue
             ttl = ns.annotations.get(Annotations.TTL, "its ttl")
-            self._teardown(ref, None, f"Preview expired after {ttl} without a new deploy")
+            with self.reporter.deferred():
+                self._teardown(ref, None, f"Preview expired after {ttl} without a new deploy")
             expired.append(ref)
         return expired
 
@@ -169,8 +172,9 @@ class Lifecycle:
             except PermanentError:
                 pr = None
             if pr is not None and pr.is_open and self.ineligible(pr) is None:
-                return self._deploy(pr, hint_sha)
-        return self._teardown(ref, hint_sha, "Preview removed")
+                return self._converge(pr, hint_sha)
+        with self.reporter.deferred():
+            return self._teardown(ref, hint_sha, "Preview removed")
 
     # -- deploy -------------------------------------------------------------------------------
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -72,6 +74,7 @@ class Reporter:
     outbox: Outbox = field(default_factory=MemoryOutbox)
     pending: PendingIndex | None = None
     now: Callable[[], float] = field(default=time.time)
+    _local: threading.local = field(default_factory=threading.local, init=False, repr=False, compare=False)
 
     def environment(self, ref: PullRef) -> str:
         return f"{self.context}/pr-{ref.number}"
@@ -107,51 +110,96 @@ class Reporter:
         self.submit(Intent.of(Op.REMOVED, ref, sha, StatusReport(State.ERROR, description), self.now()))
 
     def submit(self, intent: Intent, *, attempt: bool = True) -> bool:
-        """Record ``intent`` in the outbox, then (with ``attempt``) show it; a failed write stays deferred."""
-        value = intent.to_json()
-        self.outbox.put(intent.key, value)
-        return bool(attempt and self._attempt(intent, value))
+        """Record ``intent`` in the outbox, then (with ``attempt``) show it; a failed write stays deferred.
+
+        Inside :meth:`deferred` the write is only recorded, and made when the block ends.
+        """
+        if intent.op is Op.DECIDE:
+            self._claim(intent.ref, intent.sha, intent.at)  # the comment follows the newest decision
+        self.outbox.put(intent.key, intent.to_json())
+        batch: list[str] | None = getattr(self._local, "batch", None)
+        if not attempt:
+            return False
+        if batch is not None:
+            if intent.key not in batch:
+                batch.append(intent.key)
+            return False
+        return bool(self._attempt(intent.key))
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Record the wanted GitHub writes of a block, and make them once it has finished without error.
+
+        A sync wraps its Kubernetes work in this, so that no GitHub write sits in front of the apply;
+        what the block wanted stays in the outbox either way, and a newer state (the watcher's) wins.
+        """
+        if getattr(self._local, "batch", None) is not None:
+            yield  # already deferring: the outer block shows everything
+            return
+        self._local.batch = batch = []
+        try:
+            yield
+        finally:
+            self._local.batch = None
+        for key in batch:
+            self._attempt(key)
 
     def drain(self, limit: int = 100) -> int:
-        """Show deferred intents; returns how many changed a status.
+        """Show deferred intents, final states first; returns how many changed a status.
 
-        After a temporary failure the installation's remaining intents wait for the next drain.
+        After a temporary failure (GitHub down, budget spent) the installation's remaining intents
+        wait for the next drain.
         """
         shown, blocked = 0, set()
+        found: list[tuple[Intent, str]] = []
         for key, value in self.outbox.items(limit):
             try:
-                intent = Intent.from_json(value)
+                found.append((Intent.from_json(value), key))
             except (ValueError, TypeError, KeyError):
                 log.warning("dropping a malformed outbox entry %r", key)
                 self.outbox.done(key, value)
-                continue
+        found.sort(key=lambda item: (item[0].state is State.PENDING, item[0].at))
+        for intent, key in found:
             owner = intent.installation_id or intent.repo.split("/", 1)[0]
             if owner in blocked:
                 continue
-            result = self._attempt(intent, value)
+            result = self._attempt(key)
             if result is None:
                 blocked.add(owner)
             elif result:
                 shown += 1
         return shown
 
-    def _attempt(self, intent: Intent, value: str) -> bool | None:
-        """Apply one intent: True if the status changed, None if it stays deferred."""
-        extra = {"repo": intent.repo, "pr": intent.number, "sha": intent.sha}
-        if not self.outbox.claim(intent.key, CLAIM_SECONDS):
-            return None  # another process is showing this commit right now; it or a later drain finishes
-        try:
-            changed = self._apply(intent)
-        except TemporaryError as exc:
-            log.warning("GitHub write deferred (%s): %s", intent.state, exc, extra=extra)
-            return None
-        except PermanentError as exc:
-            log.error("GitHub write dropped: %s", exc, extra=extra)
-            changed = False
-        finally:
-            self.outbox.release(intent.key)
-        self.outbox.done(intent.key, value)
-        return changed
+    def _attempt(self, key: str) -> bool | None:
+        """Show the newest intent of ``key``: True if the status changed, None if it stays deferred.
+
+        One writer at a time per key. A newer intent recorded while this one was being written is
+        shown next by the same writer (its own writer found the key taken), so none waits for a drain.
+        """
+        changed = False
+        for _ in range(5):
+            if not self.outbox.claim(key, CLAIM_SECONDS):
+                return changed  # another writer has it, and shows the newest intent before it lets go
+            try:
+                value = self.outbox.get(key)
+                if value is None:
+                    return changed
+                intent = Intent.from_json(value)
+                extra = {"repo": intent.repo, "pr": intent.number, "sha": intent.sha}
+                try:
+                    changed = self._apply(intent) or changed
+                except TemporaryError as exc:
+                    log.warning("GitHub write deferred (%s): %s", intent.state, exc, extra=extra)
+                    return None
+                except PermanentError as exc:
+                    log.error("GitHub write dropped: %s", exc, extra=extra)
+            except (ValueError, TypeError, KeyError):
+                log.warning("dropping a malformed outbox entry %r", key)
+            finally:
+                self.outbox.release(key)
+            if value is None or self.outbox.done(key, value):
+                return changed
+        return changed  # still changing: the next drain shows the newest
 
     # -- reconciliation --------------------------------------------------------------------------
 
@@ -166,9 +214,9 @@ class Reporter:
             if intent.op is Op.REMOVED:
                 self._comment(ref, sha, None, report.description, None)
             return changed
-        if intent.op is Op.DECIDE:
-            self._claim(ref, sha, intent.at)
-        elif (last := self.last_state(ref, sha)) is State.ERROR or (report.state is State.PENDING and last in FINAL):
+        if intent.op is Op.OBSERVE and (
+            (last := self.last_state(ref, sha)) is State.ERROR or (report.state is State.PENDING and last in FINAL)
+        ):
             return False  # the watcher never moves a finished commit back, nor revives a removed one
         changed = self._status(ref, sha, report, hold=intent.hold)
         self._deployment(ref, sha, report)

@@ -56,8 +56,8 @@ class Settings:
     preview_label: str = ""
     keep_label: str = "keep"
     deploy_drafts: bool = False
-    github_write_interval: float = 1.0
     github_writes_per_minute: int = 60
+    github_write_burst: int = 10
     failure_grace_seconds: float = 5.0
     task_time_limit_seconds: int = 240
     retry_backoff_seconds: float = 2.0
@@ -206,6 +206,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         ("VISIBILITY_TIMEOUT_SECONDS", "visibility_timeout_seconds", 1),
         ("MAX_RETRIES", "max_retries", 0),
         ("GITHUB_WRITES_PER_MINUTE", "github_writes_per_minute", 1),
+        ("GITHUB_WRITE_BURST", "github_write_burst", 1),
         ("TASK_TIME_LIMIT_SECONDS", "task_time_limit_seconds", 5),
         ("STALE_PENDING_SECONDS", "stale_pending_seconds", 10),
     ):
@@ -237,13 +238,17 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     if drafts := get("DEPLOY_DRAFTS"):
         kwargs["deploy_drafts"] = _bool("PREVIEWBOT_DEPLOY_DRAFTS", drafts)
     for key_, attr, low in (
-        ("GITHUB_WRITE_INTERVAL", "github_write_interval", 0.0),
         ("FAILURE_GRACE_SECONDS", "failure_grace_seconds", 0.0),
         ("RETRY_BACKOFF_SECONDS", "retry_backoff_seconds", 0.01),
         ("RETRY_BACKOFF_MAX_SECONDS", "retry_backoff_max_seconds", 0.01),
     ):
         if raw := get(key_):
             kwargs[attr] = _seconds(f"PREVIEWBOT_{key_}", raw, low)
+    if get("GITHUB_WRITE_INTERVAL"):
+        raise SettingsError(
+            "PREVIEWBOT_GITHUB_WRITE_INTERVAL was removed: GitHub writes are paced per installation by "
+            "PREVIEWBOT_GITHUB_WRITES_PER_MINUTE and PREVIEWBOT_GITHUB_WRITE_BURST; unset it"
+        )
     if level := get("LOG_LEVEL"):
         if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise SettingsError("PREVIEWBOT_LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR")

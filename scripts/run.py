@@ -90,7 +90,6 @@ def start_sandbox(env: dict[str, str], web_port: int) -> dict[str, str]:
             "PREVIEWBOT_URL_SCHEME": env.get("PREVIEWBOT_URL_SCHEME", "http"),
             "PREVIEWBOT_IMAGE_TEMPLATE": env.get("PREVIEWBOT_IMAGE_TEMPLATE", "example.org/{repo}:{sha}"),
             "PREVIEWBOT_PROGRESS_DEADLINE_SECONDS": env.get("PREVIEWBOT_PROGRESS_DEADLINE_SECONDS", "60"),
-            "PREVIEWBOT_GITHUB_WRITE_INTERVAL": env.get("PREVIEWBOT_GITHUB_WRITE_INTERVAL", "0.1"),
         }
     )
     info = {

@@ -11,45 +11,23 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import pytest
 import redis
-import yaml
 
 from sandbox.kube.audit import Audit
-from tests.helpers import ROOT, free_port, wait_for
+from sandbox.kube.previewbot import (  # noqa: F401 - re-exported for the tests
+    DEPLOY_MANIFESTS,
+    PREVIEWBOT_USER,
+    SERVICE_ACCOUNT,
+    previewbot_token,
+)
+from tests.helpers import free_port, wait_for
 
-if TYPE_CHECKING:
-    from sandbox.kube import KubeEmulator
-
-#: previewbot's ServiceAccount (namespace, name), as k8s/deploy/rbac.yaml defines it
-SERVICE_ACCOUNT = ("previewbot", "previewbot")
-PREVIEWBOT_USER = "system:serviceaccount:{}:{}".format(*SERVICE_ACCOUNT)
-DEPLOY_MANIFESTS = (ROOT / "k8s" / "deploy" / "rbac.yaml", ROOT / "k8s" / "deploy" / "admission-policy.yaml")
 RBAC_TEST = "tests/integration/test_rbac.py"
 
 #: the request logs of every Kubernetes emulator created in this test run
 KUBE_AUDIT = Audit().start()
-
-
-def previewbot_token(emulator: KubeEmulator) -> str:
-    """A token of previewbot's ServiceAccount; installs previewbot's RBAC manifests (as the admin) first if needed."""
-    from kubernetes import client, utils
-
-    namespace, name = SERVICE_ACCOUNT
-    if not [b for b in emulator.objects("clusterrolebindings") if b["metadata"]["name"] == "previewbot"]:
-        api = emulator.api_client()
-        try:
-            if not [n for n in emulator.objects("namespaces") if n["metadata"]["name"] == namespace]:
-                client.CoreV1Api(api).create_namespace({"metadata": {"name": namespace}})
-            for path in DEPLOY_MANIFESTS:
-                for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
-                    if doc:
-                        utils.create_from_dict(api, doc)
-        finally:
-            api.close()
-    return emulator.service_account_token(namespace, name)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -134,5 +112,7 @@ def bot_env(kube, gh, redis_url: str, tmp_path) -> dict[str, str]:
         "PREVIEWBOT_REDIS_URL": redis_url,
         "PREVIEWBOT_KUBECONFIG": kube.write_kubeconfig(str(tmp_path / "kubeconfig"), previewbot_token(kube)),
         "PREVIEWBOT_PREVIEW_DOMAIN": "preview.test",
-        "PREVIEWBOT_GITHUB_WRITE_INTERVAL": "0",
+        # every test repository shares one owner: a budget no test reaches unless it sets its own
+        "PREVIEWBOT_GITHUB_WRITES_PER_MINUTE": "6000",
+        "PREVIEWBOT_GITHUB_WRITE_BURST": "500",
     }

@@ -36,8 +36,12 @@ class RedisOutbox:
     def put(self, key: str, value: str) -> None:
         self._redis.hset(self._outbox, key, value)
 
-    def done(self, key: str, value: str) -> None:
-        self._done(keys=[self._outbox], args=[key, value])
+    def get(self, key: str) -> str | None:
+        value = self._redis.hget(self._outbox, key)
+        return None if value is None else _text(value)
+
+    def done(self, key: str, value: str) -> bool:
+        return bool(self._done(keys=[self._outbox], args=[key, value]))
 
     def items(self, limit: int) -> list[tuple[str, str]]:
         found: list[tuple[str, str]] = []

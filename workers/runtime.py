@@ -29,7 +29,7 @@ class Runtime:
         from integrations.github_client import GitHubClient
         from workers.budget import WriteBudget
 
-        budget = WriteBudget(self.redis, self.settings.github_writes_per_minute)
+        budget = WriteBudget(self.redis, self.settings.github_writes_per_minute, self.settings.github_write_burst)
         return GitHubClient.from_settings(self.settings).with_budget(budget)
 
     @cached_property

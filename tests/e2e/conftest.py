@@ -34,7 +34,9 @@ def make_stack(kube, gh, redis_url: str, workdir: Path, db: int, **extra: str) -
         "PREVIEWBOT_VISIBILITY_TIMEOUT_SECONDS": "3",
         "PREVIEWBOT_WATCH_RESYNC_SECONDS": "120",
         "PREVIEWBOT_LOG_LEVEL": "INFO",
-        "PREVIEWBOT_GITHUB_WRITE_INTERVAL": "0.05",
+        # a budget these tests never reach (tests/integration/test_budget.py covers pacing)
+        "PREVIEWBOT_GITHUB_WRITES_PER_MINUTE": "6000",
+        "PREVIEWBOT_GITHUB_WRITE_BURST": "500",
         **extra,
     }
     gh.add_repo(REPO)

@@ -103,10 +103,10 @@ def test_open_push_close(gh, kube, stack: Stack) -> None:
     assert [d["sha"] for d in deployments] == [sha1, sha2]
     states = lambda: [s["state"] for s in gh.deployment_statuses(REPO, deployments[1]["id"])]  # noqa: E731
     wait_for(lambda: states() == ["in_progress", "success"], TIMEOUT, what="deployment success")
-    comment_ready = lambda: "https://pr-1-web-shop.preview.test" in gh.comments(REPO, 1)[0]["body"]  # noqa: E731
-    wait_for(comment_ready, TIMEOUT, what="comment shows the preview URL")
+    comment_ready = lambda: sha2[:7] in gh.comments(REPO, 1)[0]["body"]  # noqa: E731
+    wait_for(comment_ready, TIMEOUT, what="comment shows the new commit")
     (comment,) = gh.comments(REPO, 1)  # one comment, edited in place
-    assert sha2[:7] in comment["body"]
+    assert "https://pr-1-web-shop.preview.test" in comment["body"]
 
     gh.close_pr(REPO, 1, merged=True)
     deliver(gh, stack, "closed", 1)

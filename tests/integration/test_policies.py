@@ -21,6 +21,7 @@ from tests.helpers import wait_for
 from webhooks.signature import sign
 from workers.celery_app import make_celery
 from workers.enqueue import Enqueuer
+from workers.runtime import Runtime
 
 REPO = "acme/policies"
 SECRET = "policy-secret"
@@ -122,11 +123,18 @@ def test_losing_access_purges_previews(intake, gh, kube) -> None:
     wait_for(lambda: applied(kube, 34) is None, 30, what="namespace deleted")
 
 
-def test_secondary_rate_limit_is_honoured(intake, gh, kube) -> None:
+def test_secondary_rate_limit_is_honoured(intake, gh, kube, bot_env: dict[str, str]) -> None:
     sha = gh.open_pr(REPO, 35, branch="limited")["head"]["sha"]
     gh.inject_fault("POST", rf"/repos/{REPO}/statuses/{sha}$", 403, count=1, retry_after=1)
     deliver(intake, gh, "pull_request", "opened", 35)
-    wait_for(lambda: last(gh, sha) is not None, 30, what="status written after the limit")
+    wait_for(lambda: applied(kube, 35) == sha, 30, what="deployed")
+    drainer = Runtime(load(bot_env)).reporter  # what the watcher does every second
+
+    def shown() -> bool:
+        drainer.drain()
+        return last(gh, sha) is not None
+
+    wait_for(shown, 30, what="status written after the limit")
     limited = [r for r in gh.requests if r[0] == "POST" and r[1].endswith(f"/statuses/{sha}") and r[2] == 403]
     assert len(limited) == 1
 
@@ -157,7 +165,8 @@ def test_invalid_preview_yml_is_reported_field_by_field(intake, gh, kube) -> Non
     status = last(gh, sha)
     assert status["state"] == "failure"
     assert status["description"].startswith("Invalid .preview.yml: port (line 1): must be an integer")
-    (comment,) = [c for c in gh.comments(REPO, 37) if "previewbot:preview-comment" in c["body"]]
+    ours = lambda: [c for c in gh.comments(REPO, 37) if "previewbot:preview-comment" in c["body"]]  # noqa: E731
+    (comment,) = wait_for(ours, 30, what="the comment, written after the status")
     for field in ("port (line 1)", "replicas (line 2)", "colour (line 3)"):
         assert field in comment["body"]
     assert applied(kube, 37) is None

@@ -123,8 +123,9 @@ def pod_problems(pods: Iterable[dict], sha: str) -> list[PodProblem]:
 def report_for(deployment: dict, problem: PodProblem | None = None, url: str | None = None) -> StatusReport | None:
     """The commit status one Deployment asks for; ``problem`` is a pod problem past its grace.
 
-    ``None`` while the controller has not yet seen the latest spec: there is nothing new to
-    say beyond the "Deploying" status the worker already posted.
+    ``None`` while the controller has not yet seen the latest spec, or while no replica of the
+    new commit is ready yet: there is nothing new to say beyond the "Deploying" status the
+    worker already posted (and one GitHub write fewer per rollout).
     """
     meta = deployment.get("metadata") or {}
     spec = deployment.get("spec") or {}
@@ -149,6 +150,8 @@ def report_for(deployment: dict, problem: PodProblem | None = None, url: str | N
     ready_new = max(min(ready - old, updated), 0)
     if updated >= wanted and ready_new >= wanted and old:
         return StatusReport(State.PENDING, f"Rolling out: {ready_new}/{wanted} ready, stopping old pods")
+    if ready_new == 0:
+        return None
     return StatusReport(State.PENDING, f"Rolling out: {ready_new}/{wanted} ready")
 
 

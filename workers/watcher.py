@@ -99,7 +99,7 @@ class Watcher:
             for d in deployments
         ]
         if any(r is None for r in reports):
-            return  # a controller has not caught up with the newest spec yet
+            return  # a controller has not caught up with the newest spec yet, or nothing is ready
         report = combine([r for r in reports if r is not None])
         if report is not None and self.reporter.report(preview.ref, preview.sha, report, observed=True):
             self.reported += 1

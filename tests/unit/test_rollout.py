@@ -84,6 +84,12 @@ def test_controller_not_caught_up_says_nothing_new() -> None:
     assert report_for(deployment(observedGeneration=1)) is None
 
 
+def test_nothing_ready_yet_says_nothing_beyond_deploying() -> None:
+    assert report_for(deployment(readyReplicas=0, availableReplicas=0)) is None
+    # one old pod still serving, the new one not ready
+    assert report_for(deployment(replicas=2, updatedReplicas=1, readyReplicas=1, availableReplicas=1)) is None
+
+
 def test_partial_rollout_counts_ready_new_pods() -> None:
     report = report_for(deployment(replicas=2, updatedReplicas=2, readyReplicas=1, availableReplicas=1))
     assert (report.state, report.description) == (State.PENDING, "Rolling out: 1/2 ready")
@@ -153,7 +159,7 @@ def test_pods_of_another_sha_or_being_deleted_do_not_fail_this_one() -> None:
 
 def test_combined_status_is_the_worst() -> None:
     ready = report_for(deployment(), None, URL)
-    rolling = report_for(deployment(readyReplicas=0, availableReplicas=0))
+    rolling = report_for(deployment(replicas=2, updatedReplicas=2, readyReplicas=1, availableReplicas=1))
     (problem,) = pod_problems([pod("CrashLoopBackOff", 1)], SHA)
     failed = report_for(deployment(), problem)
     assert combine([ready, rolling]) == rolling

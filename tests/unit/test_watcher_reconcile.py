@@ -68,15 +68,15 @@ def test_a_stuck_container_fails_once_its_grace_is_over() -> None:
     w = watcher(github, clock)
     w.view.apply(Changed("pods", "ADDED", pod("ErrImagePull")))
     w.reconcile(NS)
-    assert descriptions(github) == ["Rolling out: 0/1 ready"]
+    assert descriptions(github) == []  # nothing ready yet: "Deploying" still says it all
     assert w.timers[NS] == 105.0  # a look is scheduled for when the grace ends
     clock.now = 103.0
     w.view.apply(Changed("pods", "MODIFIED", pod("ImagePullBackOff")))  # same problem, same timer
     w.reconcile(NS)
-    assert len(descriptions(github)) == 1
+    assert descriptions(github) == []
     clock.now = 105.0
     w.reconcile(NS)
-    assert descriptions(github)[-1] == "Rollout failed: ImagePullBackOff on container web: manifest unknown"
+    assert descriptions(github) == ["Rollout failed: ImagePullBackOff on container web: manifest unknown"]
 
 
 def test_a_pod_that_recovers_within_the_grace_is_not_reported() -> None:

@@ -28,7 +28,7 @@ demo: $(STAMP)
 	$(BIN)/python -m scripts.demo
 
 bench: $(STAMP) redis-server
-	$(BIN)/python -m scripts.bench_intake
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .run .pytest_cache .ruff_cache *.egg-info

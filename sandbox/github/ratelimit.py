@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from . import state as st
 from .util import now
 
-LIMIT = 5000
+LIMIT = 5000  # the default core requests per credential per hour (see State.rate_limit)
 WINDOW = 3600.0
 
 
@@ -44,16 +44,17 @@ def consume(state: st.State, key: str, cost: int = 1) -> Quota:
     """Count one request against ``key`` and return the quota after it."""
     with state.lock:
         used, reset = _current(state, key)
-        used = min(used + cost, LIMIT)
+        limit = state.rate_limit
+        used = min(used + cost, limit)
         state.rate_used[key] = (used, reset)
-        return Quota(LIMIT, LIMIT - used, int(reset), used)
+        return Quota(limit, limit - used, int(reset), used)
 
 
 def peek(state: st.State, key: str) -> Quota:
     """The quota of ``key`` without counting a request."""
     with state.lock:
         used, reset = _current(state, key)
-        return Quota(LIMIT, LIMIT - used, int(reset), used)
+        return Quota(state.rate_limit, state.rate_limit - used, int(reset), used)
 
 
 def exhausted(state: st.State, key: str) -> bool:

@@ -304,6 +304,11 @@ class GitHubEmulator:
         with self._state.lock:
             self._state.latency = max(0.0, float(seconds))
 
+    def set_rate_limit(self, per_hour: int) -> None:
+        """Core requests each credential may make per hour (5,000 by default, as for a token)."""
+        with self._state.lock:
+            self._state.rate_limit = max(1, int(per_hour))
+
     def clear_requests(self) -> None:
         with self._state.lock:
             self._state.requests.clear()

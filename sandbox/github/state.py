@@ -220,6 +220,7 @@ class State:
         self.request_times: list[tuple[float, float]] = []  # (arrival, answer) of each entry of ``requests``
         self.latency = 0.0
         self.rate_used: dict[str, tuple[int, float]] = {}
+        self.rate_limit = 5000  # core requests per credential per hour (GitHub Enterprise Cloud: 15,000)
 
     # -- users and repositories -------------------------------------------------
     def user(self, login: str) -> User:

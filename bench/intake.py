@@ -38,8 +38,10 @@ EXAMPLE = ROOT / "sandbox" / "github" / "reference_data" / "webhooks" / "example
 PAYLOAD_SIZE = 28 * 1024
 SECRET = "bench-webhook-secret"
 QUEUE = "previewbot"
-#: As the Procfile's ``web`` line: sync workers, ``WEB_CONCURRENCY`` of them (2 by default), access log on.
+#: As the Procfile's ``web`` line: ``WEB_CONCURRENCY`` worker processes (2 by default) of ``WEB_THREADS`` threads
+#: (4 by default), access log on.
 WORKERS = int(os.environ.get("WEB_CONCURRENCY", "2"))
+THREADS = int(os.environ.get("WEB_THREADS", "4"))
 #: Redis round trips the intake may make per webhook: the script, plus per-connection setup amortised.
 MAX_TRIPS_PER_WEBHOOK = 1.01
 #: Commands the enqueue script runs inside Redis (counted by Redis, but no round trip of their own).
@@ -151,6 +153,7 @@ def gunicorn(spec: str, env: dict[str, str], folder: Path) -> Iterator[tuple[int
     """gunicorn serving ``spec`` as the Procfile runs it, on a free port; yields the port and a CPU clock."""
     port = _free_port()
     command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS)]
+    command += ["--worker-class", "gthread", "--threads", str(THREADS)]
     log = folder / f"gunicorn-{port}.log"
     with log.open("wb") as sink:
         command += ["--access-logfile", "-", spec]
@@ -278,7 +281,7 @@ def main(argv: list[str] | None = None) -> None:
     print("Webhook intake benchmark")
     print(f"  payload    {len(body):,} bytes: GitHub's pull_request synchronize example, with a long description")
     print("  requests   signed (X-Hub-Signature-256), each with its own X-GitHub-Delivery, so every one is queued")
-    print(f"  server     gunicorn, {WORKERS} sync workers, access log on (the Procfile's web process)")
+    print(f"  server     gunicorn, {WORKERS} workers × {THREADS} threads, access log on (the Procfile's web process)")
     print(f"  load       {real.figures.generator}; {args.warmup:g} s warm-up, {args.seconds:g} s measured per target")
     print(f"  machine    {_machine()}; 1-min load average {load_before:.2f} before the run")
     print(f"  software   {versions}")

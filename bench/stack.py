@@ -81,7 +81,10 @@ def start_redis(workdir: Path) -> tuple[subprocess.Popen, str]:
 
 
 PROCESSES = {
-    "web": [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", "{bind}", "app.wsgi:application()"],
+    "web": [
+        *(sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "gthread", "--threads", "4"),
+        *("--bind", "{bind}", "app.wsgi:application()"),
+    ],
     "worker": [sys.executable, "-m", "workers.worker", "--concurrency", "{concurrency}"],
     "watcher": [sys.executable, "-m", "workers.watcher"],
 }

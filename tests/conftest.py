@@ -1,7 +1,7 @@
 """Shared fixtures: a private redis-server per test session on a free port, the emulators, previewbot's settings.
 
 previewbot always reaches the Kubernetes emulators with its own ServiceAccount's token, under exactly the
-RBAC of ``k8s/deploy/rbac.yaml``; tests set up and assert as the emulator's admin. Every emulator created
+RBAC of ``k8s/deploy/base/rbac.yaml``; tests set up and assert as the emulator's admin. Every emulator created
 during the test run is audited (:data:`KUBE_AUDIT`), and ``tests/integration/test_rbac.py`` runs last to
 compare what previewbot's requests needed with what the manifests grant.
 """

@@ -10,10 +10,10 @@ import yaml
 if TYPE_CHECKING:
     from .emulator import KubeEmulator
 
-#: previewbot's ServiceAccount (namespace, name), as k8s/deploy/rbac.yaml defines it
+#: previewbot's ServiceAccount (namespace, name), as k8s/deploy/base/rbac.yaml defines it
 SERVICE_ACCOUNT = ("previewbot", "previewbot")
 PREVIEWBOT_USER = "system:serviceaccount:{}:{}".format(*SERVICE_ACCOUNT)
-DEPLOY_DIR = Path(__file__).resolve().parents[2] / "k8s" / "deploy"
+DEPLOY_DIR = Path(__file__).resolve().parents[2] / "k8s" / "deploy" / "base"
 DEPLOY_MANIFESTS = (DEPLOY_DIR / "rbac.yaml", DEPLOY_DIR / "admission-policy.yaml")
 
 

@@ -119,6 +119,12 @@ def invalid(kind: str, group: str, name: str, causes: list[tuple[str, str, str]]
     return ApiError(422, f'{qualified(kind, group)} "{name}" is invalid: {summary}', "Invalid", details)
 
 
+def resource_version_required(plural: str, group: str, name: str) -> ApiError:
+    """422 for a PUT without ``metadata.resourceVersion`` of a kind that refuses unconditional updates."""
+    cause = ("FieldValueInvalid", "metadata.resourceVersion", "Invalid value: 0x0: must be specified for an update")
+    return invalid(plural, group, name, [cause])
+
+
 def forbidden_terminating(plural: str, group: str, name: str, namespace: str) -> ApiError:
     """Create attempted in a namespace that is being deleted."""
     details = _details(name, group, plural)

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from . import errors
+from . import errors, leases
 from .apply import server_side_apply
 from .clock import rfc3339
 from .patch import json_patch, merge_patch, strategic_merge
@@ -77,6 +77,13 @@ def _check_type(res: ResourceType, body: Any, require: bool = False) -> dict[str
     return body
 
 
+def _decode(res: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+    """Fields the API server decodes into typed values (a Lease's MicroTimes), normalised in place."""
+    if res.kind == "Lease":
+        leases.decode(obj)
+    return obj
+
+
 def _check_namespace(route: Route, body: dict[str, Any]) -> None:
     ns = (body.get("metadata") or {}).get("namespace")
     if route.res.namespaced and ns and route.namespace and ns != route.namespace:
@@ -141,7 +148,7 @@ class Handlers:
         }
 
     def create(self, route: Route, query: dict[str, str], body: Any, user_agent: str) -> tuple[int, dict[str, Any]]:
-        body = _check_type(route.res, body)
+        body = _decode(route.res, _check_type(route.res, body))
         _check_namespace(route, body)
         self.admit(route.res, None, body, False)
         obj = self.store.create(
@@ -150,10 +157,16 @@ class Handlers:
         return 201, obj
 
     def update(self, route: Route, query: dict[str, str], body: Any, user_agent: str) -> tuple[int, dict[str, Any]]:
-        body = _check_type(route.res, body)
+        res, name = route.res, route.name or ""
+        body = _decode(res, _check_type(res, body))
         _check_namespace(route, body)
         with self.store.transaction():
-            current = self.store.peek(route.res, route.namespace, route.name or "")
+            current = self.store.peek(res, route.namespace, name)
+            if current is None and res.create_on_update and not route.subresource:
+                return self._create_on_update(route, query, body, user_agent)
+            unconditional = not (body.get("metadata") or {}).get("resourceVersion")
+            if current is not None and unconditional and not res.unconditional_update and not route.subresource:
+                raise errors.resource_version_required(res.plural, res.group, name)
             if current is not None:
                 self.admit(route.res, current, body, False)
             obj = self.store.update(
@@ -166,6 +179,23 @@ class Handlers:
                 dry_run=bool(query.get("dryRun")),
             )
         return 200, obj
+
+    def _create_on_update(
+        self, route: Route, query: dict[str, str], body: dict[str, Any], user_agent: str
+    ) -> tuple[int, dict[str, Any]]:
+        """A PUT of a missing object the registry may create: 201, if the user may also ``create``."""
+        res, name = route.res, route.name or ""
+        meta = body.setdefault("metadata", {})
+        if meta.get("name", name) != name:
+            raise errors.bad_request(
+                f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})"
+            )
+        meta["name"] = name
+        self.admit(res, None, body, True)
+        obj = self.store.create(
+            res, route.namespace, body, manager=_manager(query, user_agent), dry_run=bool(query.get("dryRun"))
+        )
+        return 201, obj
 
     def patch(
         self, route: Route, query: dict[str, str], body: Any, content_type: str, user_agent: str
@@ -191,6 +221,7 @@ class Handlers:
                 )
             if not isinstance(patched, dict):
                 raise errors.bad_request("patch produced an invalid object")
+            _decode(res, patched)
             patched.setdefault("metadata", {})
             if patched["metadata"].get("resourceVersion") is None:
                 patched["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
@@ -230,6 +261,7 @@ class Handlers:
             merged = server_side_apply(
                 current, cfg, manager, force, res.api_version, rfc3339(), res.plural, res.group, route.subresource
             )
+            _decode(res, merged)
             self.admit(res, current, merged, current is None)
             if current is None:
                 merged["metadata"]["name"] = name

@@ -41,6 +41,8 @@ class ResourceType:
     name_rule: str = "subdomain"  # subdomain | label | dns1035 | path (any one URL path segment)
     has_spec: bool = True
     verbs: tuple[str, ...] = field(default_factory=lambda: tuple(ALL_VERBS))
+    create_on_update: bool = False  # a PUT of a missing object creates it (the registry's AllowCreateOnUpdate)
+    unconditional_update: bool = True  # a PUT without metadata.resourceVersion overwrites (AllowUnconditionalUpdate)
 
     @property
     def api_version(self) -> str:
@@ -96,7 +98,7 @@ RESOURCES: list[ResourceType] = [
     _r("apps", "replicasets", "ReplicaSet", short_names=("rs",), categories=("all",), subresources=("status", "scale")),
     _r("networking.k8s.io", "ingresses", "Ingress", short_names=("ing",), subresources=("status",)),
     _r("networking.k8s.io", "networkpolicies", "NetworkPolicy", short_names=("netpol",)),
-    _r("coordination.k8s.io", "leases", "Lease"),
+    _r("coordination.k8s.io", "leases", "Lease", create_on_update=True, unconditional_update=False),
     _r("rbac.authorization.k8s.io", "roles", "Role", has_spec=False, name_rule="path"),
     _r("rbac.authorization.k8s.io", "rolebindings", "RoleBinding", has_spec=False, name_rule="path"),
     _r("rbac.authorization.k8s.io", "clusterroles", "ClusterRole", namespaced=False, has_spec=False, name_rule="path"),

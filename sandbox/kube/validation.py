@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from . import leases
 from .errors import invalid
 from .resources import ResourceType
 
@@ -67,6 +68,8 @@ def validate(res: ResourceType, obj: dict[str, Any]) -> None:
     causes.extend(_labels(meta.get("labels")))
     if res.kind in ("Deployment", "ReplicaSet"):
         causes.extend(_workload(obj.get("spec") or {}))
+    elif res.kind == "Lease":
+        causes.extend(leases.problems(obj))
     if causes:
         raise invalid(res.kind, res.group, name, causes)
 

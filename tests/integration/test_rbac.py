@@ -4,11 +4,12 @@ Every Kubernetes emulator of the test run logs each request with its user and ev
 check made for it (tests/conftest.py audits them all, and orders this module last). The checks of
 previewbot's ServiceAccount reduce to ``(verb, apiGroup, resource, scope)``: scope ``cluster`` for
 cluster-scoped resources and requests across all namespaces, ``preview-namespace`` inside a namespace
-labelled as previewbot's. ``k8s/deploy/rbac.yaml`` expands the same way: the ClusterRole bound by its
+labelled as previewbot's. ``k8s/deploy/base/rbac.yaml`` expands the same way: the ClusterRole bound by its
 ClusterRoleBinding to ``cluster`` (which covers every namespace too), the ClusterRole previewbot binds in
 each preview namespace to ``preview-namespace``. Before comparing, the test drives a representative
 scenario itself (create, update with pruning, repository-template Role and RoleBinding, teardown, purge,
-expiry, the watcher's three streams), so the comparison holds when this module runs alone too.
+expiry, the watcher's three streams and its Lease), so the comparison holds when this module runs alone too.
+A Role bound by a RoleBinding grants in its own namespace (scope ``namespace <name>``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from sandbox.kube.audit import Audited
 from sandbox.kube.resources import BY_KEY
 from tests.conftest import DEPLOY_MANIFESTS, KUBE_AUDIT, PREVIEWBOT_USER, SERVICE_ACCOUNT
 from tests.helpers import wait_for
+from workers.leader import for_watcher
 from workers.runtime import Runtime
 from workers.watcher import Watcher
 
@@ -116,6 +118,14 @@ def granted() -> set[Use]:
     for binding in (d for d in docs if d["kind"] == "ClusterRoleBinding"):
         if subject in binding.get("subjects") or []:
             grants |= _uses(cluster_roles[binding["roleRef"]["name"]], CLUSTER)
+    roles = {
+        (d["metadata"]["namespace"], d["metadata"]["name"]): d.get("rules") or [] for d in docs if d["kind"] == "Role"
+    }
+    for binding in (d for d in docs if d["kind"] == "RoleBinding"):
+        if subject in binding.get("subjects") or []:
+            where, ref = binding["metadata"]["namespace"], binding["roleRef"]
+            rules = roles[(where, ref["name"])] if ref["kind"] == "Role" else cluster_roles[ref["name"]]
+            grants |= _uses(rules, f"namespace {where}")
     preview_binding = access_binding("preview", Settings())
     assert preview_binding is not None
     grants |= _uses(cluster_roles[preview_binding["roleRef"]["name"]], PREVIEW)
@@ -158,9 +168,15 @@ def used(audited: list[Audited]) -> dict[Use, str]:
     return found
 
 
+#: what previewbot reads without a rule of its own (its health server's Kubernetes check reads /version)
+DISCOVERY = frozenset({"/version", "/api", "/apis"})
+
+
 def covering(use: Use, grants: set[Use]) -> Use | None:
     """The grant a use relies on: the one for its own scope, else the cluster-wide one."""
     verb, group, resource, scope = use
+    if scope == "non-resource URL" and verb == "get" and resource in DISCOVERY:
+        return use  # granted to every authenticated user by the cluster's default system:discovery binding
     for candidate in ((verb, group, resource, scope), (verb, group, resource, CLUSTER)):
         if candidate in grants:
             return candidate
@@ -232,6 +248,10 @@ def run_scenario(gh, kube, bot_env: dict[str, str], tmp_path: Path) -> None:
         assert full.lifecycle.purge(REPO) >= 1
         for number in (1, 2, 3):
             wait_for(lambda n=number: _gone_or_terminating(kube, n), 10, what=f"preview {number} removed")
+        # the watchers' leader election: one creates the Lease and renews it, a standby reads it, the leader releases it
+        leader, standby = for_watcher(full.settings), for_watcher(full.settings)
+        assert leader.try_acquire_or_renew() and not standby.try_acquire_or_renew() and leader.try_acquire_or_renew()
+        assert leader.release()
         watched = lambda: {  # noqa: E731
             r.resource for r in kube.requests if r.user == PREVIEWBOT_USER and r.authz_verb == "watch"
         }

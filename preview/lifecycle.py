@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -207,15 +207,30 @@ class Lifecycle:
             return Outcome.WAITING if hold.state is State.PENDING else Outcome.FAILED
         self.reporter.report(ref, head, StatusReport(State.PENDING, f"Deploying {naming.short_sha(head)}…"))
         try:
-            extra = self._repo_templates(pr, config)
-            manifests = list(self.renderer.render(template_values(pr, ns_name, self.settings, config), extra))
-            self._apply_all(ns, ns_name, manifests, pr, config)
+            self._apply_all(ns, ns_name, self._manifests(pr, ns_name, config), pr, config)
         except PermanentError as exc:
             self.reporter.report(ref, head, StatusReport(State.FAILURE, f"Deploy failed: {exc}"))
             log.warning("deploy failed: %s", exc, extra=self._log_extra(ref, head))
             return Outcome.FAILED
         log.info("preview applied", extra=self._log_extra(ref, head))
         return Outcome.DEPLOYED
+
+    def render(self, ref: PullRef, sha: str | None = None) -> list[dict]:
+        """The manifests a sync would apply for the PR's head (or commit ``sha``), without applying anything.
+
+        ``.preview.yml`` and the repository's templates are read at that commit, as a deploy reads them;
+        an invalid file raises :class:`ConfigError`, a failed render :class:`PermanentError`.
+        """
+        pr = self.github.get_pull(ref)
+        if sha is not None:
+            pr = replace(pr, head_sha=sha)
+        config = self.load_config(self.github.read_file(ref, FILE_NAME, pr.head_sha))
+        return self._manifests(pr, naming.namespace_name(ref.repo, ref.number), config)
+
+    def _manifests(self, pr: PullRequest, ns_name: str, config: RepoConfig) -> list[dict]:
+        """The built-in and repository templates rendered for ``pr``'s head."""
+        extra = self._repo_templates(pr, config)
+        return list(self.renderer.render(template_values(pr, ns_name, self.settings, config), extra))
 
     def _repo_templates(self, pr: PullRequest, config: RepoConfig) -> dict[str, str] | None:
         """The repository's own templates (``templates`` in ``.preview.yml``) at the head commit."""

@@ -136,6 +136,8 @@ class NamespaceInfo:
     phase: str = "Active"
     annotations: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
+    deleting_since: str | None = None  # metadata.deletionTimestamp
+    blockers: tuple[str, ...] = ()  # while terminating: the conditions and finalizers that hold it
 
     @property
     def terminating(self) -> bool:

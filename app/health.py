@@ -4,21 +4,26 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
 
+from app.metrics import CONTENT_TYPE
+
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
+    """Liveness: the process serves requests (nothing else is checked)."""
     return jsonify(status="ok"), 200
 
 
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    ok = current_app.extensions["previewbot.submitter"].ping()
-    return jsonify(status="ok" if ok else "redis unreachable"), 200 if ok else 503
+    """Readiness: Redis answers PING (without it no delivery can be queued)."""
+    if current_app.extensions["previewbot.submitter"].ping():
+        return jsonify(status="ok"), 200
+    return jsonify(status="unavailable", reason="redis: no answer to PING"), 503
 
 
 @bp.get("/metrics")
 def metrics() -> Response:
     text = current_app.extensions["previewbot.metrics"].render()
-    return Response(text, mimetype="text/plain; version=0.0.4")
+    return Response(text, content_type=CONTENT_TYPE)

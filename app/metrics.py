@@ -1,14 +1,16 @@
-"""In-process counters exposed in Prometheus text format.
+"""The web process's metrics on ``/metrics``: webhook answers and the depth of the task queue.
 
-Label values come from fixed sets only: a caller can add to a count but never create a series.
+Label values come from fixed sets only: a caller can add to a count but never create a series. With
+``PROMETHEUS_MULTIPROC_DIR`` set (gunicorn with several workers, see ``gunicorn.conf.py``) the counts of
+every worker process are summed; without it each process shows its own.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
+from collections.abc import Callable
 from typing import Literal, get_args
 
+from integrations import metrics
 from webhooks.events import HANDLED_EVENTS
 
 #: Every ``result`` the intake answers with.
@@ -28,27 +30,21 @@ Result = Literal[
 RESULTS: frozenset[str] = frozenset(get_args(Result))
 #: ``event`` label values: the events previewbot handles, and ``other`` for the rest and unsigned requests.
 EVENTS: frozenset[str] = HANDLED_EVENTS | {"other"}
+CONTENT_TYPE = metrics.CONTENT_TYPE
 
 
 class Metrics:
-    """Thread-safe counters of webhook outcomes (per gunicorn worker process)."""
+    """Webhook outcomes of one app, and ``previewbot_queue_depth`` from ``queue_depth()`` at each scrape."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._webhooks: Counter[tuple[str, str]] = Counter()
+    def __init__(self, queue_depth: Callable[[], int | None] | None = None) -> None:
+        self._webhooks = metrics.webhooks_counter()
+        extra = [metrics.QueueDepth(queue_depth)] if queue_depth is not None else []
+        self._registry = metrics.web_registry(self._webhooks, *extra)
 
     def webhook(self, event: str, result: str) -> None:
         """Count one answer; values outside the fixed sets are counted as ``other``."""
-        key = (event if event in EVENTS else "other", result if result in RESULTS else "other")
-        with self._lock:
-            self._webhooks[key] += 1
+        self._webhooks.labels(event if event in EVENTS else "other", result if result in RESULTS else "other").inc()
 
     def render(self) -> str:
-        lines = [
-            "# HELP previewbot_webhooks_total Webhook deliveries by event and result.",
-            "# TYPE previewbot_webhooks_total counter",
-        ]
-        with self._lock:
-            for (event, result), count in sorted(self._webhooks.items()):
-                lines.append(f'previewbot_webhooks_total{{event="{event}",result="{result}"}} {count}')
-        return "\n".join(lines) + "\n"
+        """The Prometheus text format (:data:`CONTENT_TYPE`)."""
+        return metrics.render(self._registry).decode()

@@ -98,6 +98,8 @@ class Processes:
     logdir: Path
     port: int = field(default_factory=free_port)
     concurrency: int = 2
+    #: settings for one process only (e.g. each its own metrics port), by process name
+    only: dict[str, dict[str, str]] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     starts: dict[str, int] = field(default_factory=dict)
 
@@ -114,9 +116,8 @@ class Processes:
         self.starts[key] = self.starts.get(key, 0) + 1
         out = (self.logdir / f"{key}.{self.starts[key]}.log").open("w")
         argv = [a.format(bind=f"127.0.0.1:{self.port}", concurrency=self.concurrency) for a in PROCESSES[name]]
-        proc = subprocess.Popen(
-            argv, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        env = {**self.env, **self.only.get(key, {})}
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         self.procs[key] = proc
         return proc
 
@@ -239,6 +240,7 @@ class Stack:
             "PREVIEWBOT_PREVIEW_DOMAIN": "preview.example.com",
             "PREVIEWBOT_IMAGE_TEMPLATE": "registry.example.com/{repo}:{short_sha}",
             "PREVIEWBOT_LOG_LEVEL": "INFO",
+            "PREVIEWBOT_METRICS_PORT": "0",  # no metrics servers: a benchmark reads the emulators' logs
             **self.settings,
         }
         self.processes = Processes(env=env, logdir=self.workdir, concurrency=self.concurrency)

@@ -15,9 +15,27 @@ from github import GithubException
 from requests.exceptions import RequestException
 from urllib3.util.retry import Retry
 
+from integrations import metrics
 from preview.ports import PermanentError, TemporaryError
 
 USER_AGENT = "previewbot"
+
+
+class CountingRetry(Retry):
+    """urllib3's retry policy, counting each answer (``previewbot_github_requests_total``) on the way.
+
+    urllib3 asks :meth:`is_retry` about every response it receives, retried or not, and calls
+    :meth:`increment` without a response for each attempt that got none.
+    """
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        metrics.github_answer(method, status_code)
+        return super().is_retry(method, status_code, has_retry_after)
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+        if response is None and error is not None:
+            metrics.github_answer(method or "", None)
+        return super().increment(method, url, response, error, _pool, _stacktrace)
 
 
 class RateLimited(TemporaryError):
@@ -42,6 +60,7 @@ def github_errors(what: str) -> Iterator[None]:
     try:
         yield
     except GithubException as exc:
+        metrics.github_remaining({k.lower(): v for k, v in (exc.headers or {}).items()}.get("x-ratelimit-remaining"))
         message = exc.data.get("message") if isinstance(exc.data, dict) else None
         text = f"GitHub {what}: {exc.status} {message or ''}".strip()
         delay = _retry_after(exc)
@@ -65,7 +84,7 @@ def connection_options() -> dict[str, Any]:
     sleeps on a rate limit: a ``Retry-After`` becomes a :class:`TemporaryError` that pauses the budget of
     every process and leaves the write in the outbox.
     """
-    retry = Retry(
+    retry = CountingRetry(
         total=3,
         backoff_factor=0.25,
         status_forcelist=(500, 502, 503, 504),

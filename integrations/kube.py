@@ -12,6 +12,8 @@ from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
+from integrations import metrics
+from preview.garbage_collector import blockers
 from preview.models import NamespaceInfo, ObjectRef
 from preview.naming import FIELD_MANAGER
 from preview.ports import PermanentError, TemporaryError
@@ -118,6 +120,15 @@ def api_error(
 
 def _from_exception(action: str, exc: ApiException) -> TemporaryError | PermanentError:
     return api_error(action, exc.status or 0, exc.body, exc.headers, str(exc.reason or ""))
+
+
+def _verb(method: str, path: str) -> str:
+    """The Kubernetes verb of a request: a GET of a collection (odd path length after the version) lists."""
+    if method != "GET":
+        return {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method, method.lower())
+    parts = [p for p in path.split("?", 1)[0].split("/") if p]
+    after_version = parts[2:] if parts[:1] == ["api"] else parts[3:]
+    return "list" if len(after_version) % 2 == 1 else "get"
 
 
 def _unreachable(action: str, exc: Exception) -> TemporaryError:
@@ -234,10 +245,12 @@ class KubeCluster:
                 obj = event.get("raw_object") or {}
                 yield str(event.get("type")), obj if isinstance(obj, dict) else {}
         except ApiException as exc:
+            metrics.kube_error("watch", exc.status)
             if exc.status == 410:
                 raise WatchExpired(f"{action}: resourceVersion {resource_version} is too old") from None
             raise _from_exception(action, exc) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
+            metrics.kube_error("watch", None)
             raise _unreachable(action, exc) from None
         finally:
             stream.close()
@@ -265,6 +278,12 @@ class KubeCluster:
             or {}
         )
         return [{"apiVersion": "v1", "kind": "Pod", **item} for item in body.get("items") or []]
+
+    def list_events(self, namespace: str) -> list[dict]:
+        """Events (``v1``) of one namespace, as plain dicts, in the API's order."""
+        path = f"/api/v1/namespaces/{quote(namespace, safe='')}/events"
+        body = self._request("GET", path, action=f"list events in {namespace}") or {}
+        return [item for item in body.get("items") or [] if isinstance(item, dict)]
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -297,12 +316,15 @@ class KubeCluster:
             )
             data = response.read()
         except ApiException as exc:
+            metrics.kube_error(_verb(method, path), exc.status)
             raise _from_exception(action, exc) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
+            metrics.kube_error(_verb(method, path), None)
             raise _unreachable(action, exc) from None
         if response.status in allowed:
             return None
         if not 200 <= response.status < 300:
+            metrics.kube_error(_verb(method, path), response.status)
             raise api_error(action, response.status, data, response.headers, response.reason or "")
         try:
             return json.loads(data) if data else {}
@@ -312,11 +334,14 @@ class KubeCluster:
 
 def _namespace_info(body: dict, name: str) -> NamespaceInfo:
     meta = body.get("metadata") or {}
+    deleting = meta.get("deletionTimestamp")
     return NamespaceInfo(
         name=meta.get("name", name),
         phase=(body.get("status") or {}).get("phase") or "Active",
         annotations=dict(meta.get("annotations") or {}),
         labels=dict(meta.get("labels") or {}),
+        deleting_since=deleting if isinstance(deleting, str) else None,
+        blockers=blockers(body) if deleting else (),
     )
 
 

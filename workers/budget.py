@@ -20,6 +20,9 @@ from preview.models import PullRef
 from preview.ports import TemporaryError
 
 PREFIX = "previewbot:budget:"
+#: installation → until when GitHub paused its writes (epoch seconds), kept an hour past the end for metrics
+PAUSED = "previewbot:budget-paused"
+PAUSE_MEMORY = 3600
 
 # KEYS: bucket hash, pause key. ARGV: now, tokens per second, burst. Returns the wait in seconds (0: spent one).
 _SPEND = """
@@ -40,11 +43,16 @@ redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 60)
 return tostring(wait)
 """
 
-# KEYS: pause key. ARGV: until (epoch seconds), ttl in ms. Only ever moves the pause later.
+# KEYS: pause key, index of pauses. ARGV: until (epoch seconds), ttl in ms, owner, now, memory (s).
+# Only ever moves the pause later.
 _PAUSE = """
 local resume = tonumber(ARGV[1])
 if resume > tonumber(redis.call('GET', KEYS[1]) or '0') then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  local memory = tonumber(ARGV[5])
+  redis.call('ZADD', KEYS[2], resume, ARGV[3])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(ARGV[4]) - memory)
+  redis.call('EXPIRE', KEYS[2], math.ceil(resume - tonumber(ARGV[4]) + memory))
 end
 return 1
 """
@@ -81,6 +89,16 @@ class WriteBudget:
     def pause(self, ref: PullRef, seconds: float) -> None:
         """No write for ``ref``'s installation for ``seconds``, in any process (GitHub asked us to wait)."""
         seconds = max(0.0, min(float(seconds), 3600.0))
-        until = self._clock() + seconds
-        key = f"{PREFIX}{owner_of(ref)}:paused"
-        self._pause(keys=[key], args=[repr(until), int(seconds * 1000) + 1000])
+        now = self._clock()
+        owner = owner_of(ref)
+        args = [repr(now + seconds), int(seconds * 1000) + 1000, owner, repr(now), PAUSE_MEMORY]
+        self._pause(keys=[f"{PREFIX}{owner}:paused", PAUSED], args=args)
+
+
+def paused_installations(scores: list[tuple[bytes | str, float]], now: float) -> dict[str, bool]:
+    """``{installation: still paused}`` from the members and scores of :data:`PAUSED` (ZRANGE WITHSCORES)."""
+    found: dict[str, bool] = {}
+    for member, until in scores:
+        if until > now - PAUSE_MEMORY:
+            found[member.decode() if isinstance(member, bytes) else member] = until > now
+    return found

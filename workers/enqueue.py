@@ -4,13 +4,17 @@ The message is a regular Celery (protocol 2) message on the Redis transport, pus
 Lua script that first checks the delivery id: a redelivered webhook enqueues nothing, and
 the id is recorded only together with the job, never without it. The same script keeps the
 bookkeeping that needs arrival order: the newest sync of each PR (older queued ones then do
-nothing), the heads a PR had, and the head a ``/preview`` command's author could have seen.
+nothing), the heads a PR had, the head a ``/preview`` command's author could have seen, and when
+a sync of each head was first accepted (for ``previewbot_webhook_to_ready_seconds``). Each message
+carries the time it was built in a header of its own (``previewbot_enqueued_at``, epoch seconds),
+for ``previewbot_queue_wait_seconds``; Celery passes unknown headers through to the task's request.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -28,6 +32,9 @@ TASK_NAMES = {
     CommandKind.PURGE: "previewbot.purge_repositories",
 }
 
+#: Message header holding the time (epoch seconds) the intake built the message.
+ENQUEUED_AT = "previewbot_enqueued_at"
+
 #: Task kinds that act on a PR's whole state: a newer one makes older queued ones redundant.
 COALESCED = frozenset({CommandKind.SYNC, CommandKind.TEARDOWN})
 
@@ -38,7 +45,8 @@ SEEN_TOLERANCE = 2
 
 # ARGV: message, dedupe ttl, kind, task id, mode, value, heads ttl. Modes:
 #   sync    KEYS[3] = the PR's newest-task key
-#   push    KEYS[3] = newest-task key, KEYS[4] = the PR's head history (value: the pushed SHA)
+#   push    KEYS[3] = newest-task key, KEYS[4] = the PR's head history (value: the pushed SHA),
+#           KEYS[5] (a sync only) = when this head was first accepted, in Redis's clock
 #   command KEYS[3] = head history, KEYS[4] = where the command's seen head goes (value: newest usable time)
 _SCRIPT = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -51,6 +59,9 @@ if mode == 'push' then
   redis.call('LPUSH', KEYS[4], now[1] .. ' ' .. ARGV[6])
   redis.call('LTRIM', KEYS[4], 0, 49)
   redis.call('EXPIRE', KEYS[4], tonumber(ARGV[7]))
+  if KEYS[5] then
+    redis.call('SET', KEYS[5], now[1] .. '.' .. string.format('%06d', tonumber(now[2])), 'NX', 'EX', ttl)
+  end
 elseif mode == 'command' then
   local limit = tonumber(ARGV[6])
   for _, entry in ipairs(redis.call('LRANGE', KEYS[3], 0, 49)) do
@@ -75,6 +86,11 @@ def heads_key(repo: str, number: int) -> str:
     return f"previewbot:heads:{repo}#{number}"
 
 
+def accepted_key(repo: str, number: int, sha: str) -> str:
+    """When the intake first accepted a sync of ``sha`` (Redis time, ``"<seconds>.<microseconds>"``)."""
+    return f"previewbot:accepted:{repo}#{number}@{sha}"
+
+
 def seen_key(repo: str, number: int, comment_id: int) -> str:
     """The head a PR had when a command comment about it arrived."""
     return f"previewbot:seen:{repo}#{number}:{comment_id}"
@@ -92,7 +108,10 @@ def _mode(command: Command) -> tuple[str, list[str], str]:
     repo, number = command.repo, command.number
     if command.kind in COALESCED and number > 0:
         if command.event == "pull_request" and command.sha:
-            return "push", [latest_key(repo, number), heads_key(repo, number)], command.sha
+            keys = [latest_key(repo, number), heads_key(repo, number)]
+            if command.kind is CommandKind.SYNC:
+                keys.append(accepted_key(repo, number, command.sha))
+            return "push", keys, command.sha
         return "sync", [latest_key(repo, number)], ""
     if command.kind is CommandKind.COMMAND and command.comment_id and (written := _epoch(command.created_at)):
         return (
@@ -123,6 +142,7 @@ class Enqueuer:
         headers, properties, body, _ = self._celery.amqp.as_task_v2(
             task_id, name, args=(), kwargs=kwargs, kwargsrepr=repr(kwargs)
         )
+        headers[ENQUEUED_AT] = time.time()
         properties.update(
             {
                 "delivery_mode": 2,
@@ -151,6 +171,13 @@ class Enqueuer:
             return bool(self._script(keys=keys, args=args))
         except RedisError as exc:
             raise QueueUnavailable(type(exc).__name__) from None
+
+    def queue_depth(self) -> int | None:
+        """Messages waiting in the queue (one LLEN); None when Redis does not answer."""
+        try:
+            return int(self._redis.llen(self._queue))
+        except RedisError:
+            return None
 
     def ping(self) -> bool:
         try:

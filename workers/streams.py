@@ -99,13 +99,19 @@ class Stream:
             except self.expired:
                 log.info("%s watch expired (410 Gone); relisting", self.kind)
                 self.resource_version = None
-                self.restarts += 1
+                self._restarted()
             except Exception as exc:  # noqa: BLE001 - the stream must survive any transport error
                 failures += 1
-                self.restarts += 1
+                self._restarted()
                 delay = min(30.0, 0.5 * 2**failures)
                 log.warning("%s watch failed (%s); reconnecting in %.1fs", self.kind, type(exc).__name__, delay)
                 self.stopping.wait(delay)
+
+    def _restarted(self) -> None:
+        from integrations.metrics import watch_restart  # on first use: the process has chosen its metrics mode
+
+        self.restarts += 1
+        watch_restart(self.kind)
 
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self.run, name=f"watch-{self.kind}", daemon=True)

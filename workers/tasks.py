@@ -26,6 +26,7 @@ from preview.lifecycle import Lifecycle, Outcome
 from preview.models import PullRef, State, StatusReport
 from preview.ports import PermanentError, TemporaryError
 from workers.enqueue import latest_key, seen_key
+from workers.observability import instrument_tasks, task_time_limited
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -158,11 +159,14 @@ def _superseded(runtime: Runtime, ref: PullRef, task_id: str | None) -> bool:
 
 def register(app: Celery, runtime: Runtime) -> None:
     """Define previewbot's tasks on ``app``; each takes the keyword arguments of :class:`Job`."""
+    instrument_tasks()  # previewbot_task_duration_seconds and previewbot_queue_wait_seconds
 
     class PreviewTask(Task):
         """Reports a commit whose task was killed by the hard time limit."""
 
         def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: ANN001 - Celery's signature
+            if isinstance(exc, TimeLimitExceeded):
+                task_time_limited(self.name, runtime.settings.task_hard_time_limit_seconds)
             if isinstance(exc, TimeLimitExceeded) and kwargs.get("sha"):
                 job = Job.of(kwargs)
                 why = f"Gave up: the task was stopped after {runtime.settings.task_hard_time_limit_seconds} s"

@@ -37,6 +37,7 @@ def make_stack(kube, gh, redis_url: str, workdir: Path, db: int, **extra: str) -
         # a budget these tests never reach (tests/integration/test_budget.py covers pacing)
         "PREVIEWBOT_GITHUB_WRITES_PER_MINUTE": "6000",
         "PREVIEWBOT_GITHUB_WRITE_BURST": "500",
+        "PREVIEWBOT_METRICS_PORT": "0",  # tests/e2e/test_metrics.py gives each process a port of its own
         **extra,
     }
     gh.add_repo(REPO)

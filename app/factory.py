@@ -34,10 +34,14 @@ def create_app(settings: Settings | None = None, submitter: object | None = None
     app.extensions["previewbot.settings"] = settings
     app.extensions["previewbot.secrets"] = tuple(s.value for s in settings.webhook_secrets)
     app.extensions["previewbot.submitter"] = submitter
-    app.extensions["previewbot.metrics"] = Metrics()
+    app.extensions["previewbot.metrics"] = Metrics(queue_depth=getattr(submitter, "queue_depth", None))
 
     app.register_blueprint(intake_bp)
     app.register_blueprint(health_bp)
+    if settings.dashboard_mode is not None:  # otherwise /previews answers 404
+        from app.dashboard.views import register as register_dashboard
+
+        register_dashboard(app, settings)
 
     @app.errorhandler(404)
     def not_found(_exc: Exception) -> tuple[Response, int]:

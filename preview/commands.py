@@ -40,14 +40,15 @@ class CommandRunner:
     def run(self, ref: PullRef, comment_id: int, author: str, text: str) -> str:
         github = self.lifecycle.github
         name = parse(text)
+        react = github.react if comment_id else lambda *_: None  # the dashboard's commands have no comment
         if name not in HELP:
-            github.react(ref, comment_id, "confused")
+            react(ref, comment_id, "confused")
             return self._answer(ref, author, text, f"unknown command. {help_text()}")
         permission = github.permission(ref, author)
         if permission not in WRITE_PERMISSIONS:
-            github.react(ref, comment_id, "-1")
+            react(ref, comment_id, "-1")
             return self._answer(ref, author, text, f"refused: needs write permission (has {permission})")
-        github.react(ref, comment_id, "+1")
+        react(ref, comment_id, "+1")
         if name in ("deploy", "redeploy"):
             outcome = str(self.lifecycle.resume(ref, force=name == "redeploy"))
         elif name == "destroy":

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Protocol
 
 from preview.comment import MARKER, CommentView, render
 from preview.intents import Intent, MemoryOutbox, Op, Outbox, PendingIndex
@@ -63,6 +64,12 @@ def parse_member(member: str) -> tuple[PullRef, str] | None:
         return None
 
 
+class StatusHistory(Protocol):
+    """Keeps the statuses written for each PR (e.g. for the dashboard); must not raise."""
+
+    def append(self, ref: PullRef, sha: str, report: StatusReport, at: float) -> None: ...
+
+
 @dataclass
 class Reporter:
     """Deduplicating, deferring writer of statuses, deployments and the PR comment."""
@@ -74,6 +81,9 @@ class Reporter:
     outbox: Outbox = field(default_factory=MemoryOutbox)
     pending: PendingIndex | None = None
     now: Callable[[], float] = field(default=time.time)
+    history: StatusHistory | None = None
+    #: told ``(ref, sha, state)`` after a final commit status (success, failure, error) was written
+    on_final: Callable[[PullRef, str, State], object] | None = None
     _local: threading.local = field(default_factory=threading.local, init=False, repr=False, compare=False)
 
     def environment(self, ref: PullRef) -> str:
@@ -249,6 +259,8 @@ class Reporter:
             return False
         self.github.set_status(ref, sha, self.context, report)
         self.ledger.put(key, fingerprint)
+        if self.history is not None:
+            self.history.append(ref, sha, report, self.now())
         if self.pending is not None:
             member = pending_member(ref, sha)
             if report.state is State.PENDING and not hold:
@@ -258,6 +270,11 @@ class Reporter:
         log.info(
             "status %s %s", report.state, report.description, extra={"repo": ref.repo, "pr": ref.number, "sha": sha}
         )
+        if self.on_final is not None and report.state in FINAL:
+            try:
+                self.on_final(ref, sha, report.state)
+            except Exception:  # noqa: BLE001 - an observer never fails a write that was made
+                log.warning("final-status observer failed", exc_info=True)
         return True
 
     def _deployment(self, ref: PullRef, sha: str, report: StatusReport) -> None:

@@ -40,12 +40,20 @@ class Runtime:
 
     @cached_property
     def reporter(self) -> Reporter:
+        from workers.history import RedisStatusHistory
         from workers.ledger import RedisLedger
+        from workers.observability import FinalStatusTimer
         from workers.outbox import RedisOutbox
 
         outbox = RedisOutbox(self.redis)
         return Reporter(
-            self.github, RedisLedger(self.redis), self.settings.status_context, outbox=outbox, pending=outbox
+            self.github,
+            RedisLedger(self.redis),
+            self.settings.status_context,
+            outbox=outbox,
+            pending=outbox,
+            history=RedisStatusHistory(self.redis),
+            on_final=FinalStatusTimer(self.redis),
         )
 
     @cached_property

@@ -8,7 +8,7 @@ import uuid
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from . import control, routes_apps, routes_checks, routes_deployments, routes_issues, routes_repos
+from . import control, routes_apps, routes_checks, routes_deployments, routes_issues, routes_oauth, routes_repos
 from .auth import AuthError, identify
 from .context import Context
 from .faults import take_fault
@@ -46,7 +46,7 @@ def create_app(ctx: Context, emulator: object) -> Flask:
     def gate() -> Response | None:
         g.quota = None
         g.arrived = time.time()
-        if request.path.startswith(CONTROL_PREFIX):
+        if request.path.startswith((CONTROL_PREFIX, routes_oauth.WEB_PREFIX)):  # not the REST API
             return None
         if state.latency > 0:
             time.sleep(state.latency)
@@ -96,7 +96,7 @@ def create_app(ctx: Context, emulator: object) -> Flask:
 
     @app.after_request
     def finish(resp: Response) -> Response:
-        if request.path.startswith(CONTROL_PREFIX):
+        if request.path.startswith((CONTROL_PREFIX, routes_oauth.WEB_PREFIX)):
             return resp
         quota = getattr(g, "quota", None)
         if quota is not None:
@@ -114,5 +114,6 @@ def create_app(ctx: Context, emulator: object) -> Flask:
     routes_checks.register(app, ctx)
     routes_deployments.register(app, ctx)
     routes_issues.register(app, ctx)
+    routes_oauth.register(app, ctx)
     control.register(app, emulator)
     return app

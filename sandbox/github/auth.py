@@ -27,7 +27,7 @@ class AuthError(Exception):
 class Identity:
     """The authenticated caller of one request."""
 
-    kind: str  # "token" | "installation" | "app"
+    kind: str  # "token" | "installation" | "app" | "user" (an OAuth user token)
     login: str
     key: str
     installation_id: int | None = None
@@ -100,6 +100,8 @@ def identify(
                 if token.repos is None and inst is not None:
                     repos = tuple(inst.repos)
                 return Identity("installation", token.login, value, token.installation_id, repos)
+            if token.user:
+                return Identity("user", token.login, value, None, tuple(state.readable_by(token.login)))
             return Identity("token", token.login, value)
     if _looks_like_jwt(value):
         verify_app_jwt(value, app_id, public_key_pem)

@@ -42,6 +42,17 @@ def register(app: Flask, emu: Any) -> None:
         emu.add_token(b["token"], b.get("login", "previewbot[bot]"))
         return json_response({"token": b["token"]}, 201)
 
+    @bp.post("/oauth-apps")
+    def oauth_apps() -> Response:
+        b = body()
+        emu.add_oauth_app(b["client_id"], b["client_secret"], b.get("callback_url"), b.get("name", "previewbot"))
+        return json_response({"client_id": b["client_id"]}, 201)
+
+    @bp.post("/oauth-user")
+    def oauth_user() -> Response:
+        emu.set_oauth_user(body().get("login"))
+        return json_response({}, 200)
+
     @bp.post("/expire-tokens")
     def expire() -> Response:
         emu.expire_tokens()

@@ -251,11 +251,7 @@ class Renderer:
 
     def permission_of(self, repo: st.Repo, login: str) -> str:
         """Role of ``login`` on ``repo``: the owner is admin, public repos default to read."""
-        if login in repo.permissions:
-            return repo.permissions[login]
-        if login == repo.owner:
-            return "admin"
-        return "none" if repo.private else "read"
+        return self.state.role(repo, login)
 
     # -- pull requests -------------------------------------------------------------------
     def label(self, repo: st.Repo, lb: st.Label) -> dict[str, Any]:

@@ -117,6 +117,25 @@ class GitHubEmulator:
             self._repo(full_name).permissions[login] = permission
             self._state.user(login)
 
+    def add_oauth_app(self, client_id: str, client_secret: str, callback_url: str | None = None,
+                      name: str = "previewbot") -> None:
+        """Register an OAuth client for the web flow (``callback_url`` None: any http(s) redirect_uri)."""
+        with self._state.lock:
+            self._state.oauth_apps[client_id] = st.OAuthApp(client_id, client_secret, callback_url, name)
+
+    def set_oauth_user(self, login: str | None) -> None:
+        """Who is signed in to the emulated github.com: the authorize page offers this login."""
+        with self._state.lock:
+            self._state.oauth_user = login
+            if login:
+                self._state.user(login)
+
+    def add_user_token(self, token: str, login: str, scopes: str = "") -> None:
+        """A user's OAuth token (as the web flow issues), reaching what ``login`` may read."""
+        with self._state.lock:
+            self._state.user(login)
+            self._state.tokens[token] = st.Token(token, login, user=True, scopes=scopes)
+
     def expire_tokens(self) -> None:
         """Make every installation token expire now."""
         with self._state.lock:

@@ -183,9 +183,34 @@ class Token:
     installation_id: int | None = None
     expires_at: float | None = None
     repos: list[str] | None = None
+    user: bool = False  # a user's OAuth token (``gho_``): reaches what its user may read
+    scopes: str = ""
 
     def expired(self) -> bool:
         return self.expires_at is not None and now() >= self.expires_at
+
+
+@dataclass
+class OAuthApp:
+    """An OAuth client (an OAuth App, or a GitHub App's client id and secret)."""
+
+    client_id: str
+    client_secret: str
+    callback_url: str | None = None
+    name: str = "previewbot"
+
+
+@dataclass
+class OAuthCode:
+    """A code handed to a browser by the authorize step; one exchange within ten minutes."""
+
+    code: str
+    client_id: str
+    login: str
+    redirect_uri: str
+    scope: str
+    expires_at: float
+    used: bool = False
 
 
 @dataclass
@@ -221,6 +246,9 @@ class State:
         self.latency = 0.0
         self.rate_used: dict[str, tuple[int, float]] = {}
         self.rate_limit = 5000  # core requests per credential per hour (GitHub Enterprise Cloud: 15,000)
+        self.oauth_apps: dict[str, OAuthApp] = {}
+        self.oauth_codes: dict[str, OAuthCode] = {}
+        self.oauth_user: str | None = None  # who is signed in to the emulated github.com in the browser
 
     # -- users and repositories -------------------------------------------------
     def user(self, login: str) -> User:
@@ -255,6 +283,20 @@ class State:
                 return self.repos[full_name]
             lowered = full_name.lower()
             return next((r for k, r in self.repos.items() if k.lower() == lowered), None)
+
+    def role(self, repo: Repo, login: str) -> str:
+        """Role of ``login`` on ``repo``: as set, admin for the owner, else read on public repositories."""
+        with self.lock:
+            if login in repo.permissions:
+                return repo.permissions[login]
+            if login == repo.owner:
+                return "admin"
+            return "none" if repo.private else "read"
+
+    def readable_by(self, login: str) -> list[str]:
+        """Repositories ``login`` may read."""
+        with self.lock:
+            return [name for name, repo in self.repos.items() if self.role(repo, login) != "none"]
 
     def installation_for(self, full_name: str) -> Installation | None:
         """The installation that covers a repository, if any."""

@@ -1,0 +1,1 @@
+"""The dashboard at ``/previews``: live previews, their history and buttons, behind a GitHub sign-in."""

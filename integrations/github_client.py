@@ -10,11 +10,13 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 import github
-from github import Auth, BadCredentialsException, Github, UnknownObjectException
+from github import Auth, BadCredentialsException, Github, GithubException, GithubIntegration, UnknownObjectException
 from github.IssueComment import IssueComment
 
+from integrations import metrics
 from integrations.github_auth import InstallationTokens
 from integrations.github_transport import RateLimited, connection_options, github_errors
+from preview.garbage_collector import Absence
 from preview.models import PullRef, PullRequest, StatusReport
 from preview.ports import PermanentError, TemporaryError
 from preview.settings import Settings
@@ -92,14 +94,16 @@ class GitHubClient:
         client_for: Callable[[int | None], Github],
         tokens: InstallationTokens | None = None,
         budget: Budget | None = None,
+        app: GithubIntegration | None = None,
     ) -> None:
         self._client_for = client_for
         self._tokens = tokens
         self._budget = budget
+        self._app = app  # the App itself (JWT), to ask where it is installed
 
     def with_budget(self, budget: Budget) -> GitHubClient:
         """The same client, charging every content-creating request to ``budget`` first."""
-        return GitHubClient(self._client_for, self._tokens, budget)
+        return GitHubClient(self._client_for, self._tokens, budget, self._app)
 
     def _spend(self, ref: PullRef) -> None:
         if self._budget is not None:
@@ -114,7 +118,9 @@ class GitHubClient:
                 settings.github_app_id, settings.github_private_key.value, settings.github_api_url
             )
             clients = _InstallationClients(tokens, settings.github_api_url)
-            return cls(clients, tokens)
+            auth = Auth.AppAuth(settings.github_app_id, sign_func=lambda _claims: tokens.app_jwt())
+            app = GithubIntegration(auth=auth, base_url=settings.github_api_url, **connection_options())
+            return cls(clients, tokens, app=app)
         token = settings.github_token.value if settings.github_token else ""
         options = connection_options()
         client = Github(auth=Auth.Token(token), base_url=settings.github_api_url, lazy=True, **options)
@@ -145,12 +151,54 @@ class GitHubClient:
     def _note_quota(self, ref: PullRef, client: Github) -> None:
         """An answer that spent the installation's last request of the hour pauses writes until the reset."""
         remaining, _limit = client.requester.rate_limiting
+        metrics.github_remaining(remaining)  # -1 (no answer carried it yet) is ignored
         if remaining == 0 and self._budget is not None:
             self._budget.pause(ref, max(client.requester.rate_limiting_resettime - time.time(), 1.0))
 
     def get_pull(self, ref: PullRef) -> PullRequest:
         with self._repo(ref, f"reading {ref}") as repo:
             return to_pull_request(ref, repo.get_pull(ref.number).raw_data)
+
+    def pull_presence(self, ref: PullRef) -> PullRequest | Absence:
+        """The pull request as :meth:`get_pull` reads it, or why GitHub no longer shows it.
+
+        ``REPO_INACCESSIBLE`` when the repository answers 404 or a 403 that is no rate limit (deleted,
+        transferred, made private, blocked) or, as a GitHub App, when the App is not installed on it
+        (asked with the App's JWT); ``PULL_MISSING`` when only the pull request answers 404. Bad
+        credentials, rate limits and server errors raise as in :meth:`get_pull`, so a credentials
+        problem never looks like a lost repository.
+        """
+        if self._app is not None:
+            installation = self._installation_of(ref.repo)
+            if installation is None:
+                return Absence.REPO_INACCESSIBLE
+            ref = PullRef(ref.repo, ref.number, installation)
+        with self._repo(ref, f"reading {ref}") as repo:
+            try:
+                return to_pull_request(ref, repo.get_pull(ref.number).raw_data)
+            except GithubException as exc:
+                if not _denied(exc):
+                    raise
+                refused = exc
+            try:
+                _ = repo.raw_data  # a lazy repository: this reads it
+            except GithubException as exc:
+                if _denied(exc):
+                    return Absence.REPO_INACCESSIBLE
+                raise
+            if refused.status == 404:
+                return Absence.PULL_MISSING
+            raise refused
+
+    def _installation_of(self, repo: str) -> int | None:
+        """The App's installation covering ``repo`` (asked with the App's JWT), None when there is none."""
+        assert self._app is not None
+        owner, _, name = repo.partition("/")
+        with github_errors(f"finding the installation for {repo}"):
+            try:
+                return self._app.get_repo_installation(owner, name).id
+            except UnknownObjectException:
+                return None
 
     def set_status(self, ref: PullRef, sha: str, context: str, report: StatusReport) -> None:
         kwargs: dict[str, str] = {"state": str(report.state), "description": report.description, "context": context}
@@ -254,6 +302,18 @@ class GitHubClient:
                 if status.context != exclude_context:
                     results[status.context] = STATUS_VERDICT.get(status.state, "pending")
         return results
+
+
+def _denied(exc: GithubException) -> bool:
+    """GitHub will not show this to previewbot: a 404, or a 403 that is not a rate limit."""
+    if exc.status == 404:
+        return True
+    if exc.status != 403:
+        return False
+    headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+    message = exc.data.get("message") if isinstance(exc.data, dict) else None
+    limited = "retry-after" in headers or headers.get("x-ratelimit-remaining") == "0"
+    return not limited and "rate limit" not in str(message or "").lower()
 
 
 #: Commit status state → verdict for check gating.

@@ -53,6 +53,8 @@ class Settings:
     ingress_class: str = ""
     url_scheme: str = "https"
     log_level: str = "INFO"
+    metrics_port: int | None = None  # None: the process's own default (worker 9100, watcher 9101); 0: none
+    metrics_host: str = "0.0.0.0"  # scraped and probed from outside the container
     preview_label: str = ""
     keep_label: str = "keep"
     deploy_drafts: bool = False
@@ -63,9 +65,21 @@ class Settings:
     retry_backoff_seconds: float = 2.0
     retry_backoff_max_seconds: float = 300.0
     stale_pending_seconds: int = 900
+    leader_election: bool = True
+    lease_namespace: str = "previewbot"
+    lease_name: str = "previewbot-watcher"
+    lease_duration_seconds: int = 15
+    gc_interval_seconds: int = 600
+    gc_terminating_seconds: int = 900
+    gc_dry_run: bool = False
     pod_security: str = "baseline"
     service_account: str = "previewbot/previewbot"
     preview_role: str = "previewbot-preview"
+    github_web_url: str = "https://github.com"
+    github_oauth_client_id: str = ""
+    github_oauth_client_secret: Secret | None = None
+    dashboard_secret_key: Secret | None = None
+    dashboard_user_header: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
@@ -83,6 +97,13 @@ class Settings:
         if not self.webhook_secrets:
             raise SettingsError("PREVIEWBOT_GITHUB_WEBHOOK_SECRET: required to verify webhooks")
         return self
+
+    @property
+    def dashboard_mode(self) -> str | None:
+        """How dashboard users sign in: ``oauth`` (GitHub), ``proxy`` (a trusted header) or None (disabled)."""
+        if self.github_oauth_client_id:
+            return "oauth"
+        return "proxy" if self.dashboard_user_header else None
 
     def require_github(self) -> Settings:
         if self.github_token is None and (self.github_app_id is None or self.github_private_key is None):
@@ -137,6 +158,33 @@ def _image(name: str, raw: str) -> str:
     return raw
 
 
+def _web_url(api_url: str) -> str:
+    """GitHub's web host for an API base: github.com for api.github.com, ``https://HOST`` for ``…/api/v3``."""
+    if urlparse(api_url).netloc.lower() == "api.github.com":
+        return "https://github.com"
+    return api_url.removesuffix("/api/v3")
+
+
+def _dashboard(get: Callable[[str], str]) -> dict[str, object]:
+    """The dashboard's sign-in settings: GitHub OAuth or a trusted proxy's header, never both."""
+    client_id, header = get("GITHUB_OAUTH_CLIENT_ID"), get("DASHBOARD_USER_HEADER")
+    secret, key = get("GITHUB_OAUTH_CLIENT_SECRET"), get("DASHBOARD_SECRET_KEY")
+    if client_id and header:
+        raise SettingsError("PREVIEWBOT_DASHBOARD_USER_HEADER: set either it or PREVIEWBOT_GITHUB_OAUTH_CLIENT_ID")
+    if client_id and not secret:
+        raise SettingsError("PREVIEWBOT_GITHUB_OAUTH_CLIENT_SECRET: required with PREVIEWBOT_GITHUB_OAUTH_CLIENT_ID")
+    if header and not re.fullmatch(r"[A-Za-z0-9-]{1,64}", header):
+        raise SettingsError("PREVIEWBOT_DASHBOARD_USER_HEADER: expected a header name such as X-Forwarded-User")
+    if (client_id or header) and len(key) < 32:
+        raise SettingsError("PREVIEWBOT_DASHBOARD_SECRET_KEY: required by the dashboard, at least 32 characters")
+    out: dict[str, object] = {"github_oauth_client_id": client_id, "dashboard_user_header": header}
+    if secret:
+        out["github_oauth_client_secret"] = Secret(secret)
+    if key:
+        out["dashboard_secret_key"] = Secret(key)
+    return out
+
+
 def _bool(name: str, raw: str) -> bool:
     lowered = raw.lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -181,6 +229,11 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError("PREVIEWBOT_GITHUB_PRIVATE_KEY: required when PREVIEWBOT_GITHUB_APP_ID is set")
     if url := get("GITHUB_API_URL"):
         kwargs["github_api_url"] = _url("PREVIEWBOT_GITHUB_API_URL", url, ("http", "https"))
+    if url := get("GITHUB_WEB_URL"):
+        kwargs["github_web_url"] = _url("PREVIEWBOT_GITHUB_WEB_URL", url, ("http", "https"))
+    elif "github_api_url" in kwargs:
+        kwargs["github_web_url"] = _web_url(str(kwargs["github_api_url"]))
+    kwargs.update(_dashboard(get))
     if url := get("REDIS_URL"):
         kwargs["redis_url"] = _url("PREVIEWBOT_REDIS_URL", url, ("redis", "rediss", "unix"))
     if path := get("KUBECONFIG"):
@@ -209,6 +262,9 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         ("GITHUB_WRITE_BURST", "github_write_burst", 1),
         ("TASK_TIME_LIMIT_SECONDS", "task_time_limit_seconds", 5),
         ("STALE_PENDING_SECONDS", "stale_pending_seconds", 10),
+        ("LEASE_DURATION_SECONDS", "lease_duration_seconds", 2),
+        ("GC_INTERVAL_SECONDS", "gc_interval_seconds", 10),
+        ("GC_TERMINATING_SECONDS", "gc_terminating_seconds", 1),
     ):
         if raw := get(key_):
             kwargs[attr] = _int(f"PREVIEWBOT_{key_}", raw, low)
@@ -227,6 +283,18 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         if account and not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-.a-z0-9]*[a-z0-9])?", account):
             raise SettingsError("PREVIEWBOT_SERVICE_ACCOUNT: expected namespace/name of a ServiceAccount, or empty")
         kwargs["service_account"] = account
+    if election := get("LEADER_ELECTION"):
+        kwargs["leader_election"] = _bool("PREVIEWBOT_LEADER_ELECTION", election)
+    if lease_namespace := get("LEASE_NAMESPACE"):
+        if len(lease_namespace) > 63 or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", lease_namespace):
+            raise SettingsError("PREVIEWBOT_LEASE_NAMESPACE: expected the name of a namespace")
+        kwargs["lease_namespace"] = lease_namespace
+    elif account := str(kwargs.get("service_account", Settings.service_account)):
+        kwargs["lease_namespace"] = account.partition("/")[0]  # where previewbot's own ServiceAccount lives
+    if lease_name := get("LEASE_NAME"):
+        if len(lease_name) > 253 or not re.fullmatch(r"[a-z0-9]([-.a-z0-9]*[a-z0-9])?", lease_name):
+            raise SettingsError("PREVIEWBOT_LEASE_NAME: expected the name of a Lease (lower case, digits, - and .)")
+        kwargs["lease_name"] = lease_name
     if role := get("PREVIEW_ROLE"):
         if not re.fullmatch(r"[a-z0-9]([-.:a-z0-9]*[a-z0-9])?", role):
             raise SettingsError("PREVIEWBOT_PREVIEW_ROLE: expected the name of a ClusterRole")
@@ -237,6 +305,8 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         kwargs["keep_label"] = keep
     if drafts := get("DEPLOY_DRAFTS"):
         kwargs["deploy_drafts"] = _bool("PREVIEWBOT_DEPLOY_DRAFTS", drafts)
+    if dry_run := get("GC_DRY_RUN"):
+        kwargs["gc_dry_run"] = _bool("PREVIEWBOT_GC_DRY_RUN", dry_run)
     for key_, attr, low in (
         ("FAILURE_GRACE_SECONDS", "failure_grace_seconds", 0.0),
         ("RETRY_BACKOFF_SECONDS", "retry_backoff_seconds", 0.01),
@@ -253,4 +323,12 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise SettingsError("PREVIEWBOT_LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR")
         kwargs["log_level"] = level.upper()
+    if port := get("METRICS_PORT"):
+        kwargs["metrics_port"] = _int("PREVIEWBOT_METRICS_PORT", port, 0)
+        if kwargs["metrics_port"] > 65535:  # type: ignore[operator]
+            raise SettingsError("PREVIEWBOT_METRICS_PORT: expected a port from 0 (none) to 65535")
+    if host := get("METRICS_HOST"):
+        if not re.fullmatch(r"[A-Za-z0-9.:-]{1,253}", host):
+            raise SettingsError("PREVIEWBOT_METRICS_HOST: expected an address to listen on, e.g. 0.0.0.0")
+        kwargs["metrics_host"] = host
     return Settings(**kwargs)  # type: ignore[arg-type]

@@ -90,6 +90,8 @@ def start_sandbox(env: dict[str, str], web_port: int) -> dict[str, str]:
             "PREVIEWBOT_URL_SCHEME": env.get("PREVIEWBOT_URL_SCHEME", "http"),
             "PREVIEWBOT_IMAGE_TEMPLATE": env.get("PREVIEWBOT_IMAGE_TEMPLATE", "example.org/{repo}:{sha}"),
             "PREVIEWBOT_PROGRESS_DEADLINE_SECONDS": env.get("PREVIEWBOT_PROGRESS_DEADLINE_SECONDS", "60"),
+            # one watcher, and the emulator has no namespace for a Lease
+            "PREVIEWBOT_LEADER_ELECTION": env.get("PREVIEWBOT_LEADER_ELECTION", "false"),
         }
     )
     info = {
@@ -116,6 +118,19 @@ def pin_local_bind(env: dict[str, str]) -> int:
     web_port = int(env.pop("PORT", "") or "8000")
     env.setdefault("PREVIEWBOT_BIND", f"127.0.0.1:{web_port}")
     return web_port
+
+
+def metrics_env(env: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Each process's metrics settings: web's gunicorn workers sum their counts in a directory of web's own
+    (``gunicorn.conf.py`` empties it at start); worker and watcher serve /metrics on 127.0.0.1 ports."""
+    extra: dict[str, dict[str, str]] = {"web": {"PROMETHEUS_MULTIPROC_DIR": str(STATE / "metrics-web")}}
+    host = env.get("PREVIEWBOT_METRICS_HOST") or "127.0.0.1"
+    for name in ("worker", "watcher"):
+        port = "0" if env.get("PREVIEWBOT_METRICS_PORT") == "0" else str(_free_port())
+        extra[name] = {"PREVIEWBOT_METRICS_PORT": port, "PREVIEWBOT_METRICS_HOST": host}
+        if port != "0":
+            print(f"{name:<9} http://{host}:{port}/metrics (and /healthz, /readyz)")
+    return extra
 
 
 def read_procfile(path: Path) -> list[tuple[str, str]]:
@@ -154,13 +169,14 @@ def main() -> None:
     else:
         print(f"mode      live (GitHub API {env.get('PREVIEWBOT_GITHUB_API_URL', 'https://api.github.com')})")
         print(f"webhooks  http://{env['PREVIEWBOT_BIND']}/webhooks/github")
+    per_process = metrics_env(env)
     children: list[subprocess.Popen] = []
     for name, command in read_procfile(ROOT / "Procfile"):
         proc = subprocess.Popen(
             command,
             shell=True,
             cwd=ROOT,
-            env=env,
+            env={**env, **per_process.get(name, {})},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -18,6 +18,7 @@ import signal
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 
 from redis.exceptions import RedisError
@@ -53,9 +54,12 @@ class Watcher:
         resync: Callable[[PullRef, str], object] | None = None,
         watch_seconds: int = 60,
         clock: Callable[[], float] = time.monotonic,
+        gc: Callable[[], object] | None = None,
+        gc_seconds: float = 600.0,
     ) -> None:
         self.reporter = reporter
         self.sweep = sweep
+        self.gc, self.gc_seconds = gc, gc_seconds  # garbage collection against GitHub (workers.garbage_collector)
         self.resync = resync
         self.resync_seconds = resync_seconds
         self.grace_seconds = grace_seconds
@@ -64,6 +68,7 @@ class Watcher:
         self.stopping = threading.Event()
         self.events: queue.Queue = queue.Queue()
         self.view = ClusterView()
+        self.states: dict[str, str] = {}  # namespace -> state of its latest report, for the previews gauge
         self.streams = {
             kind: Stream(
                 source, kind, SELECTOR, self.events, self.stopping, expired=expired, watch_seconds=watch_seconds
@@ -83,6 +88,7 @@ class Watcher:
         preview = identity(ns) if ns is not None else None
         if preview is None:
             self.first_seen.pop(namespace, None)
+            self.states.pop(namespace, None)
             return
         deployments = [
             d
@@ -101,6 +107,8 @@ class Watcher:
         if any(r is None for r in reports):
             return  # a controller has not caught up with the newest spec yet, or nothing is ready
         report = combine([r for r in reports if r is not None])
+        if report is not None:
+            self.states[namespace] = str(report.state)
         if report is not None and self.reporter.report(preview.ref, preview.sha, report, observed=True):
             self.reported += 1
 
@@ -123,6 +131,8 @@ class Watcher:
 
     def _reconcile_all(self, namespaces: set[str]) -> None:
         for namespace in sorted(namespaces):
+            if self.stopping.is_set():
+                return  # stopped (e.g. leadership lost): start no new write
             try:
                 self.reconcile(namespace)
             except RedisError as exc:
@@ -156,6 +166,12 @@ class Watcher:
                 self.resync(ref, sha)  # the lifecycle settles it: superseded, removed or deployed
         return len(stale)
 
+    def count_previews(self) -> None:
+        """Publish how many previews are in each state (the ``previewbot_previews`` gauge)."""
+        from integrations.metrics import set_previews
+
+        set_previews(Counter(self.states.values()))
+
     def _tick(self, due: dict[str, float]) -> None:
         now = self.clock()
         ready = {ns for ns, at in self.timers.items() if at <= now}
@@ -165,11 +181,14 @@ class Watcher:
         jobs: list[tuple[str, float, Callable[[], object]]] = [
             ("drain", DRAIN_SECONDS, self.reporter.drain),
             ("pending", min(60.0, max(1.0, self.stale_pending_seconds / 4)), self.sweep_pending),
+            ("previews", 15.0, self.count_previews),
         ]
         if self.sweep is not None:
             jobs.append(("expiry", float(self.resync_seconds), self.sweep))
+        if self.gc is not None:
+            jobs.append(("gc", float(self.gc_seconds), self.gc))
         for name, every, job in jobs:
-            if due.get(name, 0.0) > now:
+            if due.get(name, 0.0) > now or self.stopping.is_set():
                 continue
             due[name] = now + every
             try:
@@ -229,11 +248,28 @@ def resync_through(enqueuer: Enqueuer, window_seconds: int) -> Callable[[PullRef
     return resync
 
 
+def _run_then_stop(watcher: Watcher) -> None:
+    """Run ``watcher``; however it ends, mark it stopped (so the process lets go of the lease)."""
+    try:
+        watcher.run()
+    finally:
+        watcher.stop()
+
+
 def main() -> None:
-    """``python -m workers.watcher``: run until SIGTERM/SIGINT."""
+    """``python -m workers.watcher``: run until SIGTERM/SIGINT.
+
+    With leader election (``PREVIEWBOT_LEADER_ELECTION``) the process first stands by until it holds
+    the Lease; then it watches and reports while it renews the Lease. On SIGTERM it stops and releases
+    the Lease, so a standby takes over at once. When it loses the Lease it stops writing and exits with
+    status 1: the orchestrator restarts it, as a standby.
+    """
     from preview import logs
     from preview.settings import SettingsError, load
     from workers.celery_app import make_celery
+    from workers.garbage_collector import InBackground
+    from workers.garbage_collector import build as build_collector
+    from workers.leader import for_watcher
     from workers.runtime import Runtime
 
     try:
@@ -242,6 +278,10 @@ def main() -> None:
         print(f"previewbot: configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     logs.configure(settings.log_level)
+    from integrations.metrics import watcher_leadership
+    from workers.health_server import start_for
+
+    start_for(settings, "watcher")  # /metrics, /healthz, /readyz on PREVIEWBOT_METRICS_PORT (default 9101)
     runtime = Runtime(settings)
     from integrations.kube import WatchExpired
 
@@ -255,8 +295,10 @@ def main() -> None:
         grace_seconds=settings.failure_grace_seconds,
         stale_pending_seconds=settings.stale_pending_seconds,
         resync=resync_through(enqueuer, settings.stale_pending_seconds),
+        gc=InBackground(build_collector(runtime, enqueuer).run),
+        gc_seconds=settings.gc_interval_seconds,
     )
-    thread = threading.Thread(target=watcher.run, name="watch", daemon=True)
+    thread = threading.Thread(target=_run_then_stop, args=(watcher,), name="watch", daemon=True)
 
     def on_signal(signum: int, _frame: object) -> None:
         log.info("signal %d: stopping", signum)
@@ -264,11 +306,26 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    elector = for_watcher(settings) if settings.leader_election else None
+    if elector is not None and not elector.acquire(watcher.stopping):
+        log.info("watcher stopped")  # while standing by: it never led
+        return
     log.info("watcher started")
+    watcher_leadership(True)
     thread.start()
+    if elector is not None and not elector.hold(watcher.stopping):
+        # leadership lost: write nothing more and exit, so the orchestrator restarts us as a standby
+        watcher_leadership(False)
+        watcher.stop()
+        thread.join(timeout=max(0.0, elector.timing.lease_duration - elector.timing.renew_deadline))
+        log.info("watcher stopped: leadership lost")
+        raise SystemExit(1)
     while thread.is_alive() and not watcher.stopping.is_set():
         watcher.stopping.wait(1.0)
     thread.join(timeout=5)
+    if elector is not None:
+        elector.release()  # a standby takes over at its next try instead of waiting for the lease to expire
+    watcher_leadership(False)
     log.info("watcher stopped")
 
 

@@ -86,9 +86,17 @@ def record(stack: Stack, since: float, ns: str) -> Phase:
     return phase
 
 
+def kube_quiet(stack: Stack, seconds: float = 1.5) -> bool:
+    """No Kubernetes request by previewbot (watches and Lease renewals aside) for ``seconds``."""
+    times = [r.finished for r in stack.kube_requests() if r.resource != "leases"]
+    return not times or time.time() - max(times) >= seconds
+
+
 def lifecycle(stack: Stack) -> dict[str, Phase]:
     ns = naming.namespace_name(REPO, 1)
     phases: dict[str, Phase] = {}
+    # the watcher's start-up jobs (garbage collection, expiry sweep) list namespaces once: not part of a sync
+    wait_until(lambda: kube_quiet(stack), 60, "the watcher's start-up jobs", 0.1)
     sha = stack.github.open_pr(REPO, 1)["head"]["sha"]
     for name, action in zip(PHASES, ("opened", "synchronize", "closed"), strict=True):
         since = time.time()

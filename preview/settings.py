@@ -73,6 +73,8 @@ class Settings:
     gc_terminating_seconds: int = 900
     gc_dry_run: bool = False
     pod_security: str = "baseline"
+    ingress_namespace: str = "ingress-nginx"  # the only namespace (besides its own) that may reach a preview
+    preview_egress: str = "open"  # open | internet (DNS and public addresses) | none (DNS and its own namespace)
     service_account: str = "previewbot/previewbot"
     preview_role: str = "previewbot-preview"
     github_web_url: str = "https://github.com"
@@ -278,6 +280,14 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         if level not in ("privileged", "baseline", "restricted"):
             raise SettingsError("PREVIEWBOT_POD_SECURITY: expected privileged, baseline or restricted")
         kwargs["pod_security"] = level
+    if ingress_ns := get("INGRESS_NAMESPACE"):
+        if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", ingress_ns):
+            raise SettingsError("PREVIEWBOT_INGRESS_NAMESPACE: expected the name of a namespace, e.g. ingress-nginx")
+        kwargs["ingress_namespace"] = ingress_ns
+    if egress := get("PREVIEW_EGRESS"):
+        if egress not in ("open", "internet", "none"):
+            raise SettingsError("PREVIEWBOT_PREVIEW_EGRESS: expected open, internet or none")
+        kwargs["preview_egress"] = egress
     if (account := env.get("PREVIEWBOT_SERVICE_ACCOUNT")) is not None:
         account = account.strip()
         if account and not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-.a-z0-9]*[a-z0-9])?", account):

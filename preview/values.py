@@ -58,6 +58,8 @@ def template_values(pr: PullRequest, ns_name: str, settings: Settings, config: R
         "labels": naming.labels(ref.repo, ref.number),
         "annotations": annotations,
         "ingress_class": s.ingress_class,
+        "ingress_namespace": s.ingress_namespace,
+        "egress": s.preview_egress,
         "quota": {"cpu": "2", "memory": "2Gi", "pods": "10"},
         "pod_security": s.pod_security,
     }

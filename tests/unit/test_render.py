@@ -61,6 +61,8 @@ def make_values(**overrides: object) -> dict:
             naming.Annotations.CONTEXT: "preview",
         },
         "ingress_class": "",
+        "ingress_namespace": "ingress-nginx",
+        "egress": "open",
         "quota": {"cpu": "2", "memory": "2Gi", "pods": "10"},
         "pod_security": "baseline",
     }
@@ -108,7 +110,33 @@ def test_golden(renderer: TemplateRenderer, golden: str, overrides: dict) -> Non
 
 def test_order_and_kinds(renderer: TemplateRenderer) -> None:
     kinds = [obj["kind"] for obj in renderer.render(make_values())]
-    assert kinds == ["Namespace", "ResourceQuota", "LimitRange", "ConfigMap", "Deployment", "Service", "Ingress"]
+    assert kinds == [
+        "Namespace", "ResourceQuota", "LimitRange", "ConfigMap", "Deployment", "Service", "Ingress", "NetworkPolicy"
+    ]
+
+
+def _isolation(renderer: TemplateRenderer, **overrides: object) -> dict:
+    return by_kind(renderer.render(make_values(**overrides)))["NetworkPolicy"]["spec"]
+
+
+def test_other_namespaces_cannot_reach_a_preview_but_the_ingress_controller_can(renderer: TemplateRenderer) -> None:
+    spec = _isolation(renderer, ingress_namespace="traefik")
+    assert spec["podSelector"] == {} and spec["policyTypes"] == ["Ingress"]  # every pod; egress stays open
+    (rule,) = spec["ingress"]
+    assert rule["from"] == [
+        {"podSelector": {}},  # its own namespace
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "traefik"}}},
+    ]
+
+
+def test_egress_can_be_restricted(renderer: TemplateRenderer) -> None:
+    none = _isolation(renderer, egress="none")
+    assert none["policyTypes"] == ["Ingress", "Egress"]
+    assert [list(rule["to"][0]) for rule in none["egress"]] == [["podSelector"], ["namespaceSelector"]]
+    assert {p["port"] for p in none["egress"][1]["ports"]} == {53}
+    internet = _isolation(renderer, egress="internet")
+    block = internet["egress"][-1]["to"][0]["ipBlock"]
+    assert block["cidr"] == "0.0.0.0/0" and "10.0.0.0/8" in block["except"] and "169.254.0.0/16" in block["except"]
 
 
 def test_hostile_pr_text_round_trips(renderer: TemplateRenderer) -> None:

@@ -133,7 +133,8 @@ def test_apply_full_preview(cluster: KubeCluster, emu: KubeEmulator) -> None:
     name = values["namespace"]
     assert cluster.read_namespace(name) is not None
     for obj in objects[1:]:
-        plural = {"Ingress": "ingresses", "NetworkPolicy": "networkpolicies"}.get(obj["kind"], obj["kind"].lower() + "s")
+        irregular = {"Ingress": "ingresses", "NetworkPolicy": "networkpolicies"}
+        plural = irregular.get(obj["kind"], obj["kind"].lower() + "s")
         stored = one(emu, plural, name, obj["metadata"]["name"])
         assert values["labels"].items() <= stored["metadata"]["labels"].items()
     stored = one(emu, "deployments", name, "web")

@@ -1,0 +1,73 @@
+"""The operator's settings for running as root and for preview namespaces' ResourceQuota.
+
+``PREVIEWBOT_ALLOW_RUN_AS_ROOT`` (refused together with ``PREVIEWBOT_POD_SECURITY=restricted``) and
+``PREVIEWBOT_QUOTA_{CPU,MEMORY,PODS}`` with their ``PREVIEWBOT_QUOTA_MAX_*`` bounds; read by
+:func:`preview.settings.load`, applied by :mod:`preview.pod_policy`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from preview.config_quota import MAX_QUOTA_PODS
+from preview.config_schema import QUOTA_NAMES
+from preview.quantities import QuantityError, parse_quantity
+
+ALLOW_RUN_AS_ROOT = "PREVIEWBOT_ALLOW_RUN_AS_ROOT"
+#: quota key -> (default setting, maximum setting, Settings attribute of the default, of the maximum)
+QUOTA_SETTINGS = {
+    name: (
+        f"PREVIEWBOT_QUOTA_{name.upper()}",
+        f"PREVIEWBOT_QUOTA_MAX_{name.upper()}",
+        f"quota_{name}",
+        f"quota_max_{name}",
+    )
+    for name in QUOTA_NAMES
+}
+
+
+class PolicyError(ValueError):
+    """An invalid policy setting (turned into a ``SettingsError`` by the settings loader)."""
+
+
+def amount(name: str, value: str | int) -> object:
+    """A comparable amount: a quantity for cpu and memory, an int for pods."""
+    return value if name == "pods" else parse_quantity(value)
+
+
+def _setting(name: str, variable: str, raw: str) -> str | int:
+    if name == "pods":
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 6 or not 1 <= int(raw) <= MAX_QUOTA_PODS:
+            raise PolicyError(f"{variable}: expected a whole number of pods from 1 to {MAX_QUOTA_PODS}, got {raw!r}")
+        return int(raw)
+    try:
+        amount = parse_quantity(raw)
+    except QuantityError as exc:
+        raise PolicyError(f"{variable}: {exc.reason}: {raw!r}") from None
+    if amount == 0:
+        raise PolicyError(f"{variable}: must be above 0")
+    return raw
+
+
+def load(get: Callable[[str], str], pod_security: str, defaults: object) -> dict[str, object]:
+    """Settings keyword arguments from ``PREVIEWBOT_*`` values (``get`` takes the name without the prefix)."""
+    out: dict[str, object] = {}
+    if raw := get("ALLOW_RUN_AS_ROOT"):
+        lowered = raw.lower()
+        if lowered not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            raise PolicyError(f"{ALLOW_RUN_AS_ROOT}: expected true or false, got {raw!r}")
+        out["allow_run_as_root"] = lowered in ("1", "true", "yes", "on")
+    if out.get("allow_run_as_root") and pod_security == "restricted":
+        raise PolicyError(
+            f"{ALLOW_RUN_AS_ROOT}: cannot be true with PREVIEWBOT_POD_SECURITY=restricted (the restricted "
+            "Pod Security level refuses containers running as root); use baseline, or leave it false"
+        )
+    for name, (default_var, max_var, default_attr, max_attr) in QUOTA_SETTINGS.items():
+        for variable, attr in ((default_var, default_attr), (max_var, max_attr)):
+            if raw := get(variable.removeprefix("PREVIEWBOT_")):
+                out[attr] = _setting(name, variable, raw)
+        default = out.get(default_attr, getattr(defaults, default_attr))
+        bound = out.get(max_attr, getattr(defaults, max_attr))
+        if amount(name, default) > amount(name, bound):  # type: ignore[operator]
+            raise PolicyError(f"{default_var}: {default} is above {max_var} ({bound})")
+    return out

@@ -279,6 +279,12 @@ class KubeCluster:
         )
         return [{"apiVersion": "v1", "kind": "Pod", **item} for item in body.get("items") or []]
 
+    def list_secrets(self, namespace: str) -> list[dict]:
+        """Secrets of one namespace (one LIST), as plain dicts; their values are never put in a message."""
+        path = f"/api/v1/namespaces/{quote(namespace, safe='')}/secrets"
+        body = self._request("GET", path, action=f"list secrets in {namespace}") or {}
+        return [item for item in body.get("items") or [] if isinstance(item, dict)]
+
     def list_events(self, namespace: str) -> list[dict]:
         """Events (``v1``) of one namespace, as plain dicts, in the API's order."""
         path = f"/api/v1/namespaces/{quote(namespace, safe='')}/events"

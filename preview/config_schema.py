@@ -12,6 +12,10 @@ MIN_TTL_SECONDS = 600
 RESOURCE_KINDS = ("requests", "limits")
 RESOURCE_NAMES = ("cpu", "memory")
 RESERVED_ENV = "PREVIEW"
+QUOTA_NAMES = ("cpu", "memory", "pods")
+#: Capabilities a ``run_as_root`` container keeps (all within Pod Security "baseline"): binding ports
+#: below 1024, and what images that start as root need to hand files and processes to their own user.
+ROOT_CAPABILITIES = ("CHOWN", "NET_BIND_SERVICE", "SETGID", "SETUID")
 
 #: Limits on the file itself, so that reading it stays cheap whatever a pull request puts in it.
 MAX_FILE_BYTES = 64 * 1024
@@ -39,6 +43,15 @@ def default_resources() -> Resources:
 
 
 @dataclass(frozen=True)
+class Quota:
+    """A repository's ResourceQuota for its preview namespace; ``None`` keeps the operator's default."""
+
+    cpu: str | None = None
+    memory: str | None = None
+    pods: int | None = None
+
+
+@dataclass(frozen=True)
 class SecretRef:
     """An environment value taken from key ``key`` of Kubernetes Secret ``secret`` in the preview namespace."""
 
@@ -60,6 +73,8 @@ class RepoConfig:
     templates: str | None = None
     ttl_seconds: int | None = None
     required_checks: tuple[str, ...] = ()
+    run_as_root: bool = False
+    quota: Quota = field(default_factory=Quota)
 
     @property
     def plain_env(self) -> dict[str, str]:
@@ -130,6 +145,21 @@ _SCHEMA: tuple[tuple[str, str, str], ...] = (
         f"at least {MIN_TTL_SECONDS // 60}m; `null` means never.",
     ),
     ("required_checks", "none", "Check names that must succeed on the head commit before deploying."),
+    (
+        "run_as_root",
+        "false",
+        "`true` lets the container run as root (e.g. official `nginx`); only where the operator allows it "
+        "(`PREVIEWBOT_ALLOW_RUN_AS_ROOT`); still no privilege escalation, and only the capabilities "
+        + ", ".join(f"`{c}`" for c in ROOT_CAPABILITIES)
+        + ".",
+    ),
+    (
+        "quota",
+        "the operator's (`PREVIEWBOT_QUOTA_*`)",
+        "The namespace's ResourceQuota: `cpu` and/or `memory` (Kubernetes quantities, above 0) and `pods` "
+        "(a whole number, at least 1); given values replace the operator's defaults one by one, up to the "
+        "operator's maximums (`PREVIEWBOT_QUOTA_MAX_*`).",
+    ),
 )
 KEYS = tuple(key for key, _, _ in _SCHEMA)
 

@@ -14,13 +14,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from preview import naming
+from preview import naming, secrets
 from preview.models import NamespaceInfo, ObjectRef, PullRef, PullRequest, State, StatusReport
 from preview.naming import Annotations
+from preview.pod_policy import check as check_policy
 from preview.ports import ClusterPort, GitHubPort, PermanentError, Renderer, ReportLedger, TemporaryError
 from preview.repo_config import FILE_NAME, ConfigError, RepoConfig, load_json
 from preview.reporting import Reporter
 from preview.settings import Settings
+from preview.slots import Slots
 from preview.values import access_binding, template_values
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,7 @@ class Outcome(StrEnum):
     FAILED = "failed"
     TORN_DOWN = "torn-down"
     ABSENT = "absent"
+    QUEUED = "queued"  # a new preview waits for a slot (PREVIEWBOT_MAX_PREVIEWS…)
 
 
 ISO = "%Y-%m-%dT%H:%M:%SZ"
@@ -68,6 +71,8 @@ class Lifecycle:
     clock: Callable[[], datetime] = _now
     #: Turns the text of ``.preview.yml`` (None when absent) into a config; raises ConfigError.
     load_config: Callable[[str | None], RepoConfig] = load_json
+    #: Fair limits on live previews (preview/slots.py); None: no limits.
+    slots: Slots | None = None
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -81,7 +86,12 @@ class Lifecycle:
                 return self._teardown(pr.ref, hint_sha, "Preview removed: pull request closed")
             if (why := self.ineligible(pr)) is not None:
                 return self._teardown(pr.ref, hint_sha, f"Preview removed: {why}")
-            return self._deploy(pr, hint_sha, force=force)
+            outcome = self._deploy(pr, hint_sha, force=force)
+            if outcome in (Outcome.WAITING, Outcome.FAILED) and self.slots is not None:
+                # waits on people, or failed: leaves the queue (the head's status says why)
+                superseded = f"Superseded by {naming.short_sha(pr.head_sha)}"
+                self.slots.release(pr.ref, superseded, freed=False, keep=pr.head_sha)
+            return outcome
 
     def ineligible(self, pr: PullRequest) -> str | None:
         """Why this open PR gets no preview under the operator's policy, or None."""
@@ -154,6 +164,8 @@ class Lifecycle:
             with self.reporter.deferred():
                 self._teardown(ref, None, f"Preview expired after {ttl} without a new deploy")
             expired.append(ref)
+        if self.slots is not None:
+            self.slots.advance()  # also wakes again a queued PR whose sync was lost or gave up
         return expired
 
     def purge(self, repo: str) -> int:
@@ -162,6 +174,8 @@ class Lifecycle:
         for ns in namespaces:
             if ns.annotations.get(Annotations.REPO) == repo and not ns.terminating:
                 self._delete_namespace(ns)
+        if self.slots is not None:
+            self.slots.forget_repo(repo)
         return len(namespaces)
 
     def teardown(self, ref: PullRef, hint_sha: str | None = None, *, force: bool = False) -> Outcome:
@@ -195,7 +209,7 @@ class Lifecycle:
             self.reporter.report(ref, head, StatusReport(State.PENDING, WAITING_FOR_APPROVAL), hold=True)
             return Outcome.WAITING
         try:
-            config = self.load_config(self.github.read_file(ref, FILE_NAME, head))
+            config = check_policy(self.load_config(self.github.read_file(ref, FILE_NAME, head)), self.settings)
         except ConfigError as exc:
             self.reporter.report(ref, head, StatusReport(State.FAILURE, f"Invalid {FILE_NAME}: {exc}"))
             log.warning("invalid %s: %s", FILE_NAME, exc, extra=self._log_extra(ref, head))
@@ -205,9 +219,16 @@ class Lifecycle:
         if (hold := self._hold(pr, config)) is not None:
             self.reporter.report(ref, head, hold, hold=True)
             return Outcome.WAITING if hold.state is State.PENDING else Outcome.FAILED
+        if ns is None and self.slots is not None and self.slots.claim(pr) is not None:
+            return Outcome.QUEUED  # "Queued: position N of M", reported by the queue
         self.reporter.report(ref, head, StatusReport(State.PENDING, f"Deploying {naming.short_sha(head)}…"))
         try:
-            self._apply_all(ns, ns_name, self._manifests(pr, ns_name, config), pr, config)
+            manifests = self._secret_copies(pr, ns_name) + self._manifests(pr, ns_name, config)
+            if problems := secrets.missing_references(config, secrets.secret_keys(manifests)):
+                self.reporter.report(ref, head, StatusReport(State.FAILURE, "; ".join(problems)))
+                log.warning("not deployed: %s", "; ".join(problems), extra=self._log_extra(ref, head))
+                return Outcome.FAILED
+            self._apply_all(ns, ns_name, manifests, pr, config)
         except PermanentError as exc:
             self.reporter.report(ref, head, StatusReport(State.FAILURE, f"Deploy failed: {exc}"))
             log.warning("deploy failed: %s", exc, extra=self._log_extra(ref, head))
@@ -224,7 +245,7 @@ class Lifecycle:
         pr = self.github.get_pull(ref)
         if sha is not None:
             pr = replace(pr, head_sha=sha)
-        config = self.load_config(self.github.read_file(ref, FILE_NAME, pr.head_sha))
+        config = check_policy(self.load_config(self.github.read_file(ref, FILE_NAME, pr.head_sha)), self.settings)
         return self._manifests(pr, naming.namespace_name(ref.repo, ref.number), config)
 
     def _manifests(self, pr: PullRequest, ns_name: str, config: RepoConfig) -> list[dict]:
@@ -271,8 +292,8 @@ class Lifecycle:
         if access is not None and (ns is None or ns.annotations.get(Annotations.ACCESS) != self.settings.preview_role):
             self.cluster.apply(access)  # previewbot's own rights inside the namespace, before anything else
         inventory = sorted(ObjectRef.of(m).key() for m in others)
-        for manifest in others:
-            self.cluster.apply(manifest)
+        for manifest in others:  # copied Secrets come first: the workload objects refer to them
+            self._apply(manifest)
         old_inventory = json.loads(ns.annotations.get(Annotations.INVENTORY, "[]")) if ns else []
         for key in sorted(set(old_inventory) - set(inventory)):
             self.cluster.delete(ObjectRef.parse(key))
@@ -283,6 +304,29 @@ class Lifecycle:
             stamped["metadata"]["annotations"][Annotations.TTL] = _duration(config.ttl_seconds or 0)
         self.cluster.apply(stamped)
         self.reporter.set_expiry(pr.ref, expires)
+
+    def _secret_copies(self, pr: PullRequest, ns_name: str) -> list[dict]:
+        """Copies of the operator's Secrets this preview gets (none unless ``PREVIEWBOT_SECRETS_NAMESPACE`` is set)."""
+        source = self.settings.secrets_namespace
+        if not source:
+            return []
+        chosen = secrets.select(self.cluster.list_secrets(source), pr.ref.repo, self.settings)
+        if missing := secrets.missing_named(chosen, self.settings):
+            raise PermanentError(f"secret {', '.join(missing)} not found in namespace {source}")
+        labels = naming.labels(pr.ref.repo, pr.ref.number)
+        return [secrets.copy_manifest(secret, ns_name, labels) for secret in chosen]
+
+    def _apply(self, manifest: dict) -> None:
+        """Apply one object; for a Secret, an error keeps only its action and HTTP status (never the server's text)."""
+        if manifest.get("kind") != "Secret":
+            self.cluster.apply(manifest)
+            return
+        try:
+            self.cluster.apply(manifest)
+        except TemporaryError as exc:
+            raise TemporaryError(": ".join(str(exc).split(": ", 2)[:2]), exc.delay) from None
+        except PermanentError as exc:
+            raise PermanentError(": ".join(str(exc).split(": ", 2)[:2])) from None
 
     def _expiry(self, config: RepoConfig) -> str | None:
         """When a preview deployed now expires (``ttl`` in ``.preview.yml``), or None."""
@@ -324,11 +368,22 @@ class Lifecycle:
         if applied is not None:
             self.reporter.removed(ref, applied, why)
         if ns is None:
+            self._free_slot(ref, why, freed=False)  # a PR waiting for a slot leaves the queue
             return Outcome.ABSENT
         if not ns.terminating:
             self._delete_namespace(ns)
+            self._free_slot(ref, why, freed=True)
         log.info("preview torn down", extra=self._log_extra(ref, None))
         return Outcome.TORN_DOWN
+
+    def _free_slot(self, ref: PullRef, why: str, *, freed: bool) -> None:
+        """The PR needs no slot any more: the next queued PR may start.
+
+        Every removal calls it (close or merge, ``/preview destroy``, ``ttl`` expiry, garbage collection);
+        so must anything else that frees a slot, such as a sleeping preview if sleep ever frees one.
+        """
+        if self.slots is not None:
+            self.slots.release(ref, why, freed=freed)
 
     def _delete_namespace(self, ns: NamespaceInfo) -> None:
         """Delete a preview namespace, and only one: it must carry previewbot's managed-by label."""

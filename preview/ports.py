@@ -79,6 +79,10 @@ class ClusterPort(Protocol):
 
     def list_namespaces(self, label_selector: str) -> list[NamespaceInfo]: ...
 
+    def list_secrets(self, namespace: str) -> list[dict]:
+        """Secrets of one namespace (only called when ``PREVIEWBOT_SECRETS_NAMESPACE`` is set)."""
+        ...
+
 
 class Renderer(Protocol):
     """Turns a preview's values into Kubernetes manifests."""

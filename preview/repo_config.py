@@ -18,6 +18,7 @@ from preview import config_fields as fields
 from preview.config_env import env
 from preview.config_fields import parse_duration
 from preview.config_problems import Path, Problems, format_path, key_label, show, where
+from preview.config_quota import quota, run_as_root
 from preview.config_resources import resources
 from preview.config_schema import (
     DEFAULT,
@@ -30,11 +31,14 @@ from preview.config_schema import (
     MAX_PROBLEMS,
     MAX_REPLICAS,
     MIN_TTL_SECONDS,
+    QUOTA_NAMES,
     RESERVED_ENV,
     RESOURCE_KINDS,
     RESOURCE_NAMES,
+    ROOT_CAPABILITIES,
     SEPARATOR,
     ConfigError,
+    Quota,
     RepoConfig,
     Resources,
     SecretRef,
@@ -53,12 +57,15 @@ __all__ = [
     "MAX_PROBLEMS",
     "MAX_REPLICAS",
     "MIN_TTL_SECONDS",
+    "QUOTA_NAMES",
     "RESERVED_ENV",
     "RESOURCE_KINDS",
     "RESOURCE_NAMES",
+    "ROOT_CAPABILITIES",
     "SEPARATOR",
     "ConfigError",
     "Path",
+    "Quota",
     "RepoConfig",
     "Resources",
     "SecretRef",
@@ -85,6 +92,8 @@ _FIELDS: dict[str, tuple[str, _Validator, bool]] = {
     "templates": ("templates", fields.templates, True),
     "ttl": ("ttl_seconds", fields.ttl, True),
     "required_checks": ("required_checks", fields.required_checks, True),
+    "run_as_root": ("run_as_root", run_as_root, False),
+    "quota": ("quota", quota, True),
 }
 assert tuple(_FIELDS) == KEYS
 

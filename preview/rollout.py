@@ -57,11 +57,14 @@ class PodProblem:
 
 
 _RPC_PREFIX = re.compile(r"^rpc error: code = \w+ desc = ")
+#: the kubelet's ``(pod: "name_ns(uid)", container: web)`` after a security-context refusal: the
+#: description names the container already, and the pod's identity would crowd out the reason
+_POD_SUFFIX = re.compile(r' \(pod: "[^"]*", container: [^)]*\)$')
 
 
 def _shorten(message: str, limit: int = MAX_MESSAGE) -> str:
     """The kubelet's message on one line, cut from the front: in ``outer: inner: cause`` the cause comes last."""
-    message = _RPC_PREFIX.sub("", " ".join(message.split()))
+    message = _POD_SUFFIX.sub("", _RPC_PREFIX.sub("", " ".join(message.split())))
     if len(message) <= limit:
         return message
     kept = ""

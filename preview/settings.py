@@ -72,11 +72,25 @@ class Settings:
     gc_interval_seconds: int = 600
     gc_terminating_seconds: int = 900
     gc_dry_run: bool = False
+    max_previews: int = 0  # live previews overall; 0: no limit (see preview/slots.py)
+    max_previews_per_repo: int = 0  # live previews per repository; 0: no limit
     pod_security: str = "baseline"
+    allow_run_as_root: bool = False  # may a .preview.yml ask for run_as_root (not with pod_security restricted)
+    quota_cpu: str = "2"  # a preview namespace's ResourceQuota unless its .preview.yml says otherwise
+    quota_memory: str = "2Gi"
+    quota_pods: int = 10
+    quota_max_cpu: str = "4"  # the most a .preview.yml may ask for
+    quota_max_memory: str = "8Gi"
+    quota_max_pods: int = 20
     ingress_namespace: str = "ingress-nginx"  # the only namespace (besides its own) that may reach a preview
     preview_egress: str = "open"  # open | internet (DNS and public addresses) | none (DNS and its own namespace)
     service_account: str = "previewbot/previewbot"
     preview_role: str = "previewbot-preview"
+    secrets_namespace: str = ""  # where the operator keeps Secrets copied into previews; empty: no copies
+    preview_secrets: tuple[str, ...] = ()  # Secrets (by name) copied into every preview
+    image_pull_secrets: tuple[str, ...] = ()  # copied Secrets the preview's pods pull images with
+    preview_tls_secret: str = ""  # a copied wildcard certificate Secret for the preview Ingress
+    preview_cluster_issuer: str = ""  # cert-manager ClusterIssuer issuing a certificate per preview
     github_web_url: str = "https://github.com"
     github_oauth_client_id: str = ""
     github_oauth_client_secret: Secret | None = None
@@ -267,6 +281,8 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         ("LEASE_DURATION_SECONDS", "lease_duration_seconds", 2),
         ("GC_INTERVAL_SECONDS", "gc_interval_seconds", 10),
         ("GC_TERMINATING_SECONDS", "gc_terminating_seconds", 1),
+        ("MAX_PREVIEWS", "max_previews", 0),
+        ("MAX_PREVIEWS_PER_REPO", "max_previews_per_repo", 0),
     ):
         if raw := get(key_):
             kwargs[attr] = _int(f"PREVIEWBOT_{key_}", raw, low)
@@ -341,4 +357,51 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         if not re.fullmatch(r"[A-Za-z0-9.:-]{1,253}", host):
             raise SettingsError("PREVIEWBOT_METRICS_HOST: expected an address to listen on, e.g. 0.0.0.0")
         kwargs["metrics_host"] = host
+    kwargs.update(_preview_secrets(get))
+    from preview import policy_settings  # run_as_root and ResourceQuota bounds
+
+    try:
+        kwargs.update(policy_settings.load(get, str(kwargs.get("pod_security", Settings.pod_security)), Settings()))
+    except policy_settings.PolicyError as exc:
+        raise SettingsError(str(exc)) from None
     return Settings(**kwargs)  # type: ignore[arg-type]
+
+
+_OBJECT_NAME = re.compile(r"[a-z0-9]([-.a-z0-9]*[a-z0-9])?")
+
+
+def _names(name: str, raw: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(n.strip() for n in raw.split(",") if n.strip()))
+    for item in names:
+        if len(item) > 253 or not _OBJECT_NAME.fullmatch(item):
+            raise SettingsError(f"{name}: expected comma-separated Secret names, got {item!r}")
+    return names
+
+
+def _preview_secrets(get: Callable[[str], str]) -> dict[str, object]:
+    """Secrets copied into previews (see "Secrets and private registries" in the README)."""
+    out: dict[str, object] = {}
+    if namespace := get("SECRETS_NAMESPACE"):
+        if len(namespace) > 63 or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", namespace):
+            raise SettingsError("PREVIEWBOT_SECRETS_NAMESPACE: expected the name of a namespace")
+        out["secrets_namespace"] = namespace
+    for key, attr in (
+        ("PREVIEW_SECRETS", "preview_secrets"),
+        ("IMAGE_PULL_SECRETS", "image_pull_secrets"),
+        ("PREVIEW_TLS_SECRET", "preview_tls_secret"),
+    ):
+        if raw := get(key):
+            names = _names(f"PREVIEWBOT_{key}", raw)
+            if attr == "preview_tls_secret" and len(names) != 1:
+                raise SettingsError(f"PREVIEWBOT_{key}: expected one Secret name")
+            out[attr] = names[0] if attr == "preview_tls_secret" else names
+    for key in ("PREVIEW_SECRETS", "IMAGE_PULL_SECRETS", "PREVIEW_TLS_SECRET"):
+        if get(key) and "secrets_namespace" not in out:
+            raise SettingsError(f"PREVIEWBOT_{key}: requires PREVIEWBOT_SECRETS_NAMESPACE (the source of copies)")
+    if issuer := get("PREVIEW_CLUSTER_ISSUER"):
+        if "preview_tls_secret" in out:
+            raise SettingsError("PREVIEWBOT_PREVIEW_CLUSTER_ISSUER: set either it or PREVIEWBOT_PREVIEW_TLS_SECRET")
+        if len(issuer) > 253 or not _OBJECT_NAME.fullmatch(issuer):
+            raise SettingsError("PREVIEWBOT_PREVIEW_CLUSTER_ISSUER: expected the name of a ClusterIssuer")
+        out["preview_cluster_issuer"] = issuer
+    return out

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from preview import naming
+from preview import naming, pod_policy
 from preview.models import PullRequest
 from preview.naming import Annotations
-from preview.repo_config import DEFAULT, RepoConfig
+from preview.repo_config import DEFAULT, ROOT_CAPABILITIES, RepoConfig
 from preview.settings import Settings
 
 
@@ -60,9 +60,22 @@ def template_values(pr: PullRequest, ns_name: str, settings: Settings, config: R
         "ingress_class": s.ingress_class,
         "ingress_namespace": s.ingress_namespace,
         "egress": s.preview_egress,
-        "quota": {"cpu": "2", "memory": "2Gi", "pods": "10"},
+        "quota": pod_policy.quota(config, s),
+        "run_as_root": pod_policy.run_as_root(config, s),
+        "root_capabilities": list(ROOT_CAPABILITIES),
         "pod_security": s.pod_security,
+        "image_pull_secrets": list(s.image_pull_secrets),
+        "tls": _tls(s),
     }
+
+
+def _tls(s: Settings) -> dict | None:
+    """The preview Ingress's TLS: the copied wildcard certificate, or one cert-manager issues per preview."""
+    if s.preview_tls_secret:
+        return {"secret": s.preview_tls_secret, "cluster_issuer": ""}
+    if s.preview_cluster_issuer:
+        return {"secret": "preview-tls", "cluster_issuer": s.preview_cluster_issuer}  # one per preview namespace
+    return None
 
 
 def access_binding(ns_name: str, settings: Settings) -> dict | None:

@@ -37,5 +37,8 @@ def make_celery(settings: Settings, runtime: Runtime | None = None) -> Celery:
     )
     from workers.tasks import register
 
-    register(app, runtime or Runtime(settings))
+    runtime = runtime or Runtime(settings)
+    if runtime.celery_app is None:
+        runtime.celery_app = app  # a freed preview slot queues the next PR's sync here
+    register(app, runtime)
     return app

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from redis import Redis
 
 from preview.lifecycle import Lifecycle
+from preview.ports import TemporaryError
 from preview.reporting import Reporter
 from preview.settings import Settings
+from preview.slots import Slots
 
 
 @dataclass
@@ -17,6 +20,9 @@ class Runtime:
     """Lazily constructed collaborators for tasks and the watcher."""
 
     settings: Settings
+    #: the Celery app whose queue gets the sync of a PR whose turn for a preview slot came
+    #: (set by :func:`workers.celery_app.make_celery`)
+    celery_app: Any = field(default=None, repr=False)
 
     @cached_property
     def redis(self) -> Redis:
@@ -68,4 +74,24 @@ class Runtime:
             reporter=self.reporter,
             settings=self.settings,
             load_config=load,
+            slots=self.slots,
         )
+
+    @cached_property
+    def slots(self) -> Slots | None:
+        """Fair limits on live previews (``PREVIEWBOT_MAX_PREVIEWS``, ``…_PER_REPO``); None without limits."""
+        from preview.slots import Limits, Waiting
+        from workers.enqueue import Enqueuer
+        from workers.slot_queue import RedisSlotQueue, wake_through
+
+        limits = Limits(self.settings.max_previews, self.settings.max_previews_per_repo)
+        if not limits.enabled:
+            return None
+
+        def wake(waiting: Waiting) -> object:
+            if self.celery_app is None:  # e.g. `previewbot render`, which never frees a slot
+                raise TemporaryError("no task queue to start the next preview on")
+            enqueuer = Enqueuer(self.redis, self.celery_app, self.settings.delivery_ttl_seconds)
+            return wake_through(enqueuer, self.settings.watch_resync_seconds)(waiting)
+
+        return Slots(limits, RedisSlotQueue(self.redis), self.cluster, self.reporter, wake)

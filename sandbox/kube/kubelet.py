@@ -9,8 +9,15 @@ Image tag conventions (the tag is the part after ``:`` in the image's last path 
 * ``slow*`` - starts normally but becomes ready only after 60 simulated seconds.
 * anything else - running after ~2 s, ready ~1 s later (or after ``readinessProbe.initialDelaySeconds``).
 
+* a private registry (the image's registry host starts with ``private.``, e.g. ``private.example.com/app:v1``)
+  is pulled like any other only when the pod has an ``imagePullSecrets`` entry naming a Secret of type
+  ``kubernetes.io/dockerconfigjson`` whose ``auths`` include that host (:mod:`sandbox.kube.pullauth`);
+  otherwise the pull is denied (``ErrImagePull`` with containerd's "pull access denied ... authorization
+  failed", then ``ImagePullBackOff``, like ``fail-pull``).
+
 An image reference that does not parse gives ``InvalidImageName``. Containers whose environment names a
-missing Secret/ConfigMap/key are handled by :mod:`sandbox.kube.podsync` (``CreateContainerConfigError``).
+missing Secret/ConfigMap/key, or with ``runAsNonRoot`` and an image that runs as root
+(:mod:`sandbox.kube.nonroot`), are handled by :mod:`sandbox.kube.podsync` (``CreateContainerConfigError``).
 All durations are simulated seconds, divided by the emulator's ``speed``.
 """
 
@@ -100,10 +107,20 @@ def pull_error(image: str) -> str:
     )
 
 
-def _pull_failing(base: dict[str, Any], t: float, image: str) -> Result:
+def denied_error(image: str) -> str:
+    """containerd's answer when the registry refuses the pull (no or wrong credentials)."""
+    name = imageref.parse(image).runtime_name()
+    return (
+        f'rpc error: code = Unknown desc = failed to pull and unpack image "{name}": '
+        f'failed to resolve reference "{name}": pull access denied, repository does not exist or may require '
+        "authorization: server message: insufficient_scope: authorization failed"
+    )
+
+
+def _pull_failing(base: dict[str, Any], t: float, image: str, denied: bool = False) -> Result:
     if t < PULL_SECONDS:
         return _waiting(base, "ContainerCreating"), PULL_SECONDS
-    error = pull_error(image)
+    error = denied_error(image) if denied else pull_error(image)
     failed_at, k = PULL_SECONDS, 1
     while True:
         pause = backoff(k)
@@ -147,12 +164,18 @@ def _crashing(base: dict[str, Any], t: float, line: Timeline, pod: PodRef, start
 
 
 def container_status(
-    container: dict[str, Any], t: float, line: Timeline, pod: PodRef, start: float | None, config_error: str | None
+    container: dict[str, Any],
+    t: float,
+    line: Timeline,
+    pod: PodRef,
+    start: float | None,
+    config_error: str | None,
+    pull_denied: bool = False,
 ) -> Result:
     """Status of one container at simulated time ``t``.
 
     ``start`` is when the kubelet created the container (None while it cannot, e.g. because of
-    ``config_error``).
+    ``config_error``); ``pull_denied``: its private registry refuses the pod's credentials.
     """
     image, name = str(container.get("image", "")), str(container.get("name", ""))
     base: dict[str, Any] = {
@@ -171,8 +194,8 @@ def container_status(
             return _waiting(base, "ContainerCreating"), SANDBOX_SECONDS
         return _waiting(base, "InvalidImageName", invalid), None
     mode = image_mode(image)
-    if mode == "fail-pull":
-        return _pull_failing(base, t, image)
+    if mode == "fail-pull" or (pull_denied and start is None):
+        return _pull_failing(base, t, image, denied=mode != "fail-pull")
     if t < PULL_SECONDS or start is None:
         if t >= PULL_SECONDS and config_error:
             return _waiting(base, "CreateContainerConfigError", config_error), None

@@ -62,6 +62,7 @@ def pod_status(
     pod_ip: str,
     starts: dict[str, float],
     config_errors: dict[str, str],
+    pull_denied: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, Any], float | None]:
     """Full pod status at simulated time ``t`` plus the next simulated time it changes by itself."""
     meta = pod["metadata"]
@@ -69,7 +70,9 @@ def pod_status(
     statuses, changes = [], []
     for container in (pod.get("spec") or {}).get("containers") or []:
         name = str(container.get("name", ""))
-        status, change = container_status(container, t, line, ref, starts.get(name), config_errors.get(name))
+        status, change = container_status(
+            container, t, line, ref, starts.get(name), config_errors.get(name), name in pull_denied
+        )
         statuses.append(status)
         if change is not None:
             changes.append(change)

@@ -8,11 +8,11 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from . import imageref
+from . import imageref, nonroot, pullauth
 from .clock import rfc3339
 from .envcheck import config_error
 from .errors import ApiError
-from .kubelet import NODE_NAME, PULL_SECONDS, SYNC_RETRY_SECONDS, Timeline, image_mode
+from .kubelet import NODE_NAME, PULL_SECONDS, SYNC_RETRY_SECONDS, PodRef, Timeline, image_mode
 from .podstatus import pod_status, stopped_status
 from .resources import BY_KEY
 
@@ -38,7 +38,9 @@ def _creatable(container: dict[str, Any]) -> bool:
     return imageref.invalid_name_message(image) is None and image_mode(image) != "fail-pull"
 
 
-def _create_containers(ctx: ControllerManager, pod: dict[str, Any], mem: dict[str, Any], sim: float) -> float | None:
+def _create_containers(
+    ctx: ControllerManager, pod: dict[str, Any], mem: dict[str, Any], sim: float, denied: frozenset[str] = frozenset()
+) -> float | None:
     """Create the containers whose image is there, at the kubelet's sync times: once the image is pulled,
     then every ``SYNC_RETRY_SECONDS`` while a container's configuration cannot be built.
     Returns the simulated time of the next attempt, if one is needed."""
@@ -48,12 +50,17 @@ def _create_containers(ctx: ControllerManager, pod: dict[str, Any], mem: dict[st
         return None
     attempt = int((sim - PULL_SECONDS) // SYNC_RETRY_SECONDS)
     pending = [
-        c for c in (pod.get("spec") or {}).get("containers") or [] if _creatable(c) and c.get("name") not in starts
+        c
+        for c in (pod.get("spec") or {}).get("containers") or []
+        if _creatable(c) and c.get("name") not in starts and c.get("name") not in denied
     ]
     if pending and mem.get("attempt") != attempt:
         mem["attempt"] = attempt
+        meta = pod["metadata"]
+        namespace = meta.get("namespace", "")
+        pod_ref = str(PodRef(meta["name"], namespace, meta["uid"]))
         for container in pending:
-            problem = config_error(ctx.store, pod["metadata"].get("namespace", ""), container)
+            problem = config_error(ctx.store, namespace, container) or nonroot.error(pod, container, pod_ref)
             if problem:
                 errors[container["name"]] = problem
             else:
@@ -86,9 +93,11 @@ def sync(ctx: ControllerManager, namespace: str, name: str) -> None:
         mem["wall"] = time.time()
         mem["ip"] = _pod_ip()
     sim = (ctx.now() - mem["started"]) * ctx.speed
-    retry = _create_containers(ctx, pod, mem, sim)
+    denied = pullauth.denied(ctx.store, namespace, pod)  # private images the pod has no credentials for
+    retry = _create_containers(ctx, pod, mem, sim, denied)
     line = Timeline(mem["wall"], ctx.speed)
-    status, next_change = pod_status(pod, sim, line, mem["ip"], mem.get("starts", {}), mem.get("config_errors", {}))
+    errors = mem.get("config_errors", {})
+    status, next_change = pod_status(pod, sim, line, mem["ip"], mem.get("starts", {}), errors, denied)
     wake = min((t for t in (next_change, retry) if t is not None), default=None)
     if wake is not None:
         ctx.loop.add_after(max(0.0, (wake - sim) / ctx.speed) + 0.005, key)

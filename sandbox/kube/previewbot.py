@@ -25,12 +25,14 @@ def previewbot_token(emulator: KubeEmulator) -> str:
     if not [b for b in emulator.objects("clusterrolebindings") if b["metadata"]["name"] == "previewbot"]:
         api = emulator.api_client()
         try:
-            if not [n for n in emulator.objects("namespaces") if n["metadata"]["name"] == namespace]:
-                client.CoreV1Api(api).create_namespace({"metadata": {"name": namespace}})
-            for path in DEPLOY_MANIFESTS:
-                for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
-                    if doc:
-                        utils.create_from_dict(api, doc)
+            docs = [doc for path in DEPLOY_MANIFESTS for doc in yaml.safe_load_all(path.read_text(encoding="utf-8"))]
+            existing = {n["metadata"]["name"] for n in emulator.objects("namespaces")}
+            wanted = {namespace} | {d["metadata"]["namespace"] for d in docs if d and d["metadata"].get("namespace")}
+            for name_ in sorted(wanted - existing):  # previewbot's own, and the source of copied Secrets
+                client.CoreV1Api(api).create_namespace({"metadata": {"name": name_}})
+            for doc in docs:
+                if doc:
+                    utils.create_from_dict(api, doc)
         finally:
             api.close()
     return emulator.service_account_token(namespace, name)

@@ -23,7 +23,7 @@ PR = 60
 @pytest.fixture(scope="module")
 def stack(kube, gh, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     workdir = tmp_path_factory.mktemp("e2e-metrics")
-    stack = make_stack(kube, gh, redis_url, workdir, 13)
+    stack = make_stack(kube, gh, redis_url, workdir, 10)
     stack.only = {name: {"PREVIEWBOT_METRICS_PORT": str(free_port())} for name in ("worker", "watcher")}
     (workdir / "metrics-web").mkdir()
     stack.only["web"] = {"PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics-web")}  # gunicorn's 2 processes, summed

@@ -7,7 +7,8 @@ cluster-scoped resources and requests across all namespaces, ``preview-namespace
 labelled as previewbot's. ``k8s/deploy/base/rbac.yaml`` expands the same way: the ClusterRole bound by its
 ClusterRoleBinding to ``cluster`` (which covers every namespace too), the ClusterRole previewbot binds in
 each preview namespace to ``preview-namespace``. Before comparing, the test drives a representative
-scenario itself (create, update with pruning, repository-template Role and RoleBinding, teardown, purge,
+scenario itself (create with a Secret copied from the operator's namespace, update with pruning,
+repository-template Role and RoleBinding, teardown, purge,
 expiry, the watcher's three streams and its Lease), so the comparison holds when this module runs alone too.
 A Role bound by a RoleBinding grants in its own namespace (scope ``namespace <name>``).
 """
@@ -213,10 +214,30 @@ def _gone_or_terminating(kube, number: int) -> bool:
     return ns is None or ns.get("status", {}).get("phase") == "Terminating"
 
 
+#: the namespace of the Secrets previewbot copies into previews, as rbac.yaml names it
+SECRETS_NAMESPACE = "previewbot-secrets"
+
+
+def _source_secret(kube) -> None:
+    """A Secret to copy into every preview, created by the cluster's admin (once per emulator)."""
+    from kubernetes import client
+
+    if any(s["metadata"]["name"] == "shared-config" for s in kube.objects("secrets", SECRETS_NAMESPACE)):
+        return
+    api = kube.api_client()
+    try:
+        body = {"metadata": {"name": "shared-config"}, "stringData": {"token": "copied"}}
+        client.CoreV1Api(api).create_namespaced_secret(SECRETS_NAMESPACE, body)
+    finally:
+        api.close()
+
+
 def run_scenario(gh, kube, bot_env: dict[str, str], tmp_path: Path) -> None:
     """previewbot's own classes, as its ServiceAccount, through a preview's whole life and the watcher's."""
     gh.add_repo(REPO)
-    full = Runtime(load({**bot_env, "PREVIEWBOT_TEMPLATES_DIR": str(_operator_templates(tmp_path, None))}))
+    _source_secret(kube)
+    copies = {"PREVIEWBOT_SECRETS_NAMESPACE": SECRETS_NAMESPACE, "PREVIEWBOT_PREVIEW_SECRETS": "shared-config"}
+    full = Runtime(load({**bot_env, **copies, "PREVIEWBOT_TEMPLATES_DIR": str(_operator_templates(tmp_path, None))}))
     lean_dir = _operator_templates(tmp_path, ("00-namespace.yaml.j2",))
     lean = Runtime(load({**bot_env, "PREVIEWBOT_TEMPLATES_DIR": str(lean_dir)}))
     watcher = Watcher(full.cluster, full.reporter, expired=WatchExpired)
@@ -230,6 +251,8 @@ def run_scenario(gh, kube, bot_env: dict[str, str], tmp_path: Path) -> None:
             gh.set_file(REPO, sha, path, text)
         assert full.lifecycle.sync(PullRef(REPO, 1), sha) is Outcome.DEPLOYED
         assert {"roles", "rolebindings", "secrets", "networkpolicies", "limitranges"} <= _kinds(kube, 1)
+        copied = kube.objects("secrets", naming.namespace_name(REPO, 1))
+        assert "shared-config" in {s["metadata"]["name"] for s in copied}  # read from the operator's namespace
         wait_for(lambda: any(s["state"] == "success" for s in gh.statuses(REPO, sha)), 30, what="rollout reported")
         # update: the PR drops its templates and the operator trimmed theirs, so everything else is pruned
         head = gh.push(REPO, 1)

@@ -35,6 +35,7 @@ MONITORING = DEPLOY / "monitoring"
 SCHEMA_VERSION = kubernetes_validate.latest_version()
 
 NAMESPACE = "previewbot"
+SECRETS_NAMESPACE = "previewbot-secrets"  # the source of the Secrets copied into previews
 NAME, COMPONENT, PART_OF = "app.kubernetes.io/name", "app.kubernetes.io/component", "app.kubernetes.io/part-of"
 COMPONENTS = {"web", "worker", "watcher", "redis"}
 #: the component of objects that serve several components (namespace, settings, RBAC, shared policies)
@@ -308,6 +309,8 @@ def test_everything_lives_in_the_previewbot_namespace(example: list[dict]) -> No
     for doc in example:
         if doc["kind"] in CLUSTER_SCOPED:
             assert "namespace" not in doc["metadata"], f"{ident(doc)} is cluster-scoped"
+        elif doc["metadata"].get("namespace") == SECRETS_NAMESPACE:  # only previewbot's right to list its Secrets
+            assert doc["kind"] in ("Role", "RoleBinding") and doc["metadata"]["name"] == SECRETS_NAMESPACE, ident(doc)
         else:
             assert doc["metadata"].get("namespace") == NAMESPACE, ident(doc)
     namespace = find(example, "Namespace", NAMESPACE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from integrations.render import RenderError, TemplateRenderer, to_yaml
 from preview import naming
 from preview.ports import PermanentError
 from preview.settings import DEFAULT_TEMPLATES
+from tests.helpers import ROOT
 
 GOLDEN = Path(__file__).parent / "golden"
 REPO = "octo-org/hello-world"
@@ -64,7 +66,11 @@ def make_values(**overrides: object) -> dict:
         "ingress_namespace": "ingress-nginx",
         "egress": "open",
         "quota": {"cpu": "2", "memory": "2Gi", "pods": "10"},
+        "run_as_root": False,
+        "root_capabilities": ["CHOWN", "NET_BIND_SERVICE", "SETGID", "SETUID"],
         "pod_security": "baseline",
+        "image_pull_secrets": [],
+        "tls": None,
     }
     values.update(overrides)
     return values
@@ -93,6 +99,13 @@ def by_kind(objects: list[dict]) -> dict[str, dict]:
                 "ingress_class": "nginx",
                 "env": {"LOG_LEVEL": "debug", "A": "1"},
                 "secret_env": [{"name": "DATABASE_URL", "secret": "preview-db", "key": "url"}],
+            },
+        ),
+        (
+            "preview-pull-secrets-tls.yaml",
+            {
+                "image_pull_secrets": ["registry-auth"],
+                "tls": {"secret": "preview-tls", "cluster_issuer": "letsencrypt"},
             },
         ),
     ],
@@ -478,3 +491,15 @@ def test_repository_roles_stay_inside_the_preview(renderer: TemplateRenderer, ru
 def test_a_repository_role_for_its_own_pods_is_fine(renderer: TemplateRenderer) -> None:
     rules = '  - apiGroups: [""]\n    resources: [pods]\n    verbs: [list, watch]\n'
     assert any(o["kind"] == "Role" for o in renderer.render(make_values(), {"role.yaml.j2": ROLE + rules}))
+
+
+def test_the_readme_database_example_renders_as_written(renderer: TemplateRenderer) -> None:
+    """The README's repository-template example (an app with its PostgreSQL) is accepted and lands in the preview."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### Example: an app with its database") :]
+    config, template = re.findall(r"```yaml\n(.*?)```", section, re.DOTALL)[:2]
+    assert yaml.safe_load(config)["env"]["DATABASE_URL"] == {"secret": "app-db", "key": "url"}
+    objects = renderer.render(make_values(), {"database.yaml.j2": template})
+    ours = {(o["kind"], o["metadata"]["name"]) for o in objects if o["metadata"]["name"] in ("db", "app-db")}
+    assert ours == {("Secret", "app-db"), ("Service", "db"), ("Deployment", "db")}
+    assert all(o["metadata"]["namespace"] == make_values()["namespace"] for o in objects if o["kind"] != "Namespace")

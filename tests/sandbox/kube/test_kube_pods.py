@@ -6,6 +6,8 @@ import pytest
 from kubernetes import watch
 from kubernetes.client.exceptions import ApiException
 
+from sandbox.kube import nonroot
+
 MANAGED = "app.kubernetes.io/managed-by=previewbot"
 
 
@@ -198,3 +200,81 @@ def test_missing_config_is_create_container_config_error_until_created(k8s, ns, 
         return status.phase == "Running" and status.container_statuses[0].ready
 
     wait_for(ready)
+
+
+@pytest.mark.parametrize(
+    ("image", "root"),
+    [
+        ("nginx", True),
+        ("nginx:1.27", True),
+        ("docker.io/library/nginx@sha256:" + "a" * 64, True),
+        ("example/web:run-as-root", True),
+        ("example/web-run-as-root:v1", True),
+        ("example/nginx:v1", False),
+        ("example/web:v1", False),
+        (":::", False),
+    ],
+)
+def test_which_images_run_as_root(image, root):
+    assert nonroot.runs_as_root(image) is root
+
+
+def test_run_as_non_root_refuses_a_root_image_like_the_kubelet(k8s, ns, wait_for):
+    k8s.core.create_namespaced_pod(ns, pod("strict", "nginx:1.27", securityContext={"runAsNonRoot": True}))
+    relaxed = pod("relaxed", "nginx:1.27", securityContext={"runAsNonRoot": False})  # the container's own wins
+    relaxed["spec"]["securityContext"] = {"runAsNonRoot": True}
+    k8s.core.create_namespaced_pod(ns, relaxed)
+    as_user = {"runAsNonRoot": True, "runAsUser": 101}  # a non-root user given: the image's user does not matter
+    k8s.core.create_namespaced_pod(ns, pod("uid", "example/web:run-as-root", securityContext=as_user))
+    uid = k8s.core.read_namespaced_pod("strict", ns).metadata.uid
+    message = f'container has runAsNonRoot and image will run as root (pod: "strict_{ns}({uid})", container: web)'
+
+    def refused():
+        state = waiting(k8s, ns, "strict")
+        return state is not None and state.reason == "CreateContainerConfigError" and state.message == message
+
+    wait_for(refused, what=message)
+
+    def running(name):
+        status = k8s.core.read_namespaced_pod(name, ns).status
+        return status.phase == "Running" and status.container_statuses[0].ready
+
+    wait_for(lambda: running("relaxed") and running("uid"), what="root allowed, or a non-root user given")
+    assert k8s.core.read_namespaced_pod("strict", ns).status.phase == "Pending"
+
+
+def _registry_auth(k8s, ns: str, name: str, host: str, kind: str = "kubernetes.io/dockerconfigjson") -> None:
+    import base64
+    import json
+
+    config = json.dumps({"auths": {host: {"auth": base64.b64encode(b"user:password").decode()}}})
+    data = {".dockerconfigjson": base64.b64encode(config.encode()).decode()}
+    k8s.core.create_namespaced_secret(ns, {"metadata": {"name": name}, "type": kind, "data": data})
+
+
+def test_private_registry_denies_a_pull_without_credentials(k8s, ns):
+    _registry_auth(k8s, ns, "other-registry", "registry.example.com")
+    rv = k8s.core.list_namespaced_pod(ns).metadata.resource_version
+    spec = pod("denied", "private.example.com/shop/web:v1")
+    spec["spec"]["imagePullSecrets"] = [{"name": "other-registry"}, {"name": "absent"}]
+    k8s.core.create_namespaced_pod(ns, spec)
+    states = reasons_until(k8s, ns, "denied", rv, lambda s: len(s) >= 3)
+    ref = "private.example.com/shop/web:v1"
+    denied = (
+        f'rpc error: code = Unknown desc = failed to pull and unpack image "{ref}": failed to resolve reference '
+        f'"{ref}": pull access denied, repository does not exist or may require authorization: server message: '
+        "insufficient_scope: authorization failed"
+    )
+    assert states == [
+        ("ContainerCreating", None),
+        ("ErrImagePull", denied),
+        ("ImagePullBackOff", f'Back-off pulling image "{ref}": ErrImagePull: {denied}'),
+    ]
+
+
+def test_private_registry_pulls_with_a_matching_image_pull_secret(k8s, ns, wait_for):
+    _registry_auth(k8s, ns, "private-registry", "https://private.example.com")
+    spec = pod("allowed", "private.example.com/shop/web:v1")
+    spec["spec"]["imagePullSecrets"] = [{"name": "private-registry"}]
+    k8s.core.create_namespaced_pod(ns, spec)
+    wait_for(lambda: (s := k8s.core.read_namespaced_pod("allowed", ns).status.container_statuses) and s[0].ready)

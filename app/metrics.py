@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal, get_args
 
-from integrations import metrics
+from integrations import metrics, metrics_registry
 from webhooks.events import HANDLED_EVENTS
 
 #: Every ``result`` the intake answers with.
@@ -30,7 +30,7 @@ Result = Literal[
 RESULTS: frozenset[str] = frozenset(get_args(Result))
 #: ``event`` label values: the events previewbot handles, and ``other`` for the rest and unsigned requests.
 EVENTS: frozenset[str] = HANDLED_EVENTS | {"other"}
-CONTENT_TYPE = metrics.CONTENT_TYPE
+CONTENT_TYPE = metrics_registry.CONTENT_TYPE
 
 
 class Metrics:
@@ -38,8 +38,8 @@ class Metrics:
 
     def __init__(self, queue_depth: Callable[[], int | None] | None = None) -> None:
         self._webhooks = metrics.webhooks_counter()
-        extra = [metrics.QueueDepth(queue_depth)] if queue_depth is not None else []
-        self._registry = metrics.web_registry(self._webhooks, *extra)
+        extra = [metrics_registry.QueueDepth(queue_depth)] if queue_depth is not None else []
+        self._registry = metrics_registry.web_registry(self._webhooks, *extra)
 
     def webhook(self, event: str, result: str) -> None:
         """Count one answer; values outside the fixed sets are counted as ``other``."""
@@ -47,4 +47,4 @@ class Metrics:
 
     def render(self) -> str:
         """The Prometheus text format (:data:`CONTENT_TYPE`)."""
-        return metrics.render(self._registry).decode()
+        return metrics_registry.render(self._registry).decode()

@@ -9,47 +9,22 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from datetime import timedelta
 
 from preview import naming, secrets
+from preview.lifecycle_base import Outcome, iso
 from preview.models import NamespaceInfo, ObjectRef, PullRef, PullRequest, State, StatusReport
 from preview.naming import Annotations
 from preview.pod_policy import check as check_policy
-from preview.ports import ClusterPort, GitHubPort, PermanentError, Renderer, ReportLedger, TemporaryError
-from preview.repo_config import FILE_NAME, ConfigError, RepoConfig, load_json
-from preview.reporting import Reporter
-from preview.settings import Settings
-from preview.slots import Slots
+from preview.ports import PermanentError, TemporaryError
+from preview.repo_config import FILE_NAME, ConfigError, RepoConfig
+from preview.teardown import Teardown
 from preview.values import access_binding, template_values
 
 log = logging.getLogger(__name__)
 
-
-class Outcome(StrEnum):
-    """What a lifecycle call did, for logs and tests."""
-
-    DEPLOYED = "deployed"
-    UP_TO_DATE = "up-to-date"
-    WAITING = "waiting"
-    FAILED = "failed"
-    TORN_DOWN = "torn-down"
-    ABSENT = "absent"
-    QUEUED = "queued"  # a new preview waits for a slot (PREVIEWBOT_MAX_PREVIEWS…)
-
-
-ISO = "%Y-%m-%dT%H:%M:%SZ"
 WAITING_FOR_APPROVAL = "Waiting for approval: a maintainer can comment /preview approve (fork pull request)"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime(ISO)
 
 
 def _duration(seconds: int) -> str:
@@ -60,19 +35,8 @@ def _duration(seconds: int) -> str:
 
 
 @dataclass
-class Lifecycle:
-    """Brings a PR's preview to the state its pull request asks for."""
-
-    github: GitHubPort
-    cluster: ClusterPort
-    renderer: Renderer
-    reporter: Reporter
-    settings: Settings
-    clock: Callable[[], datetime] = _now
-    #: Turns the text of ``.preview.yml`` (None when absent) into a config; raises ConfigError.
-    load_config: Callable[[str | None], RepoConfig] = load_json
-    #: Fair limits on live previews (preview/slots.py); None: no limits.
-    slots: Slots | None = None
+class Lifecycle(Teardown):
+    """Brings a PR's preview to the state its pull request asks for (removal: :class:`preview.teardown.Teardown`)."""
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -106,14 +70,6 @@ class Lifecycle:
 
     # -- flags kept between events (in the ledger) ----------------------------------------------
 
-    @property
-    def memory(self) -> ReportLedger:
-        return self.reporter.ledger
-
-    @staticmethod
-    def _flag(kind: str, ref: PullRef) -> str:
-        return f"{kind}:{ref.repo}#{ref.number}"
-
     def stop(self, ref: PullRef) -> Outcome:
         """``/preview destroy``: remove the preview and keep it removed until ``/preview deploy``."""
         self.memory.put(self._flag("stopped", ref), "1")
@@ -142,41 +98,6 @@ class Lifecycle:
         """The PR whose deploy of ``sha`` waits for checks, if any."""
         number = self.memory.get(f"waiting:{repo}:{sha}")
         return int(number) if number else None
-
-    def expire(self, keep_label: str) -> list[PullRef]:
-        """Tear down previews past their ``ttl`` (unless the PR carries ``keep_label``); return them."""
-        now = _iso(self.clock())
-        expired = []
-        for ns in self.cluster.list_namespaces(f"{naming.MANAGED_BY}={naming.MANAGER}"):
-            due = ns.annotations.get(Annotations.EXPIRES_AT)
-            repo, number = ns.annotations.get(Annotations.REPO), ns.annotations.get(Annotations.PR, "")
-            if not due or due > now or ns.terminating or not repo or not number.isdigit():
-                continue
-            installation = ns.annotations.get(Annotations.INSTALLATION, "")
-            ref = PullRef(repo, int(number), int(installation) if installation.isdigit() else None)
-            try:
-                pr = self.github.get_pull(ref)
-            except PermanentError:
-                pr = None
-            if pr is not None and keep_label and keep_label in pr.labels:
-                continue
-            ttl = ns.annotations.get(Annotations.TTL, "its ttl")
-            with self.reporter.deferred():
-                self._teardown(ref, None, f"Preview expired after {ttl} without a new deploy")
-            expired.append(ref)
-        if self.slots is not None:
-            self.slots.advance()  # also wakes again a queued PR whose sync was lost or gave up
-        return expired
-
-    def purge(self, repo: str) -> int:
-        """Delete every preview of ``repo`` without touching GitHub (access was revoked)."""
-        namespaces = self.cluster.list_namespaces(f"{naming.PREFIX}/repo={naming.label_value(repo.replace('/', '.'))}")
-        for ns in namespaces:
-            if ns.annotations.get(Annotations.REPO) == repo and not ns.terminating:
-                self._delete_namespace(ns)
-        if self.slots is not None:
-            self.slots.forget_repo(repo)
-        return len(namespaces)
 
     def teardown(self, ref: PullRef, hint_sha: str | None = None, *, force: bool = False) -> Outcome:
         """Remove the preview; unless ``force``, re-check that the PR really is closed."""
@@ -286,7 +207,7 @@ class Lifecycle:
         others = [m for m in manifests if m is not namespace]
         created_at = ns.annotations.get(Annotations.CREATED_AT) if ns else None
         if ns is None:
-            created_at = _iso(self.clock())
+            created_at = iso(self.clock())
             self.cluster.apply(self._stamp(namespace, pr, created_at, None, None))
         access = access_binding(ns_name, self.settings)
         if access is not None and (ns is None or ns.annotations.get(Annotations.ACCESS) != self.settings.preview_role):
@@ -297,7 +218,7 @@ class Lifecycle:
         old_inventory = json.loads(ns.annotations.get(Annotations.INVENTORY, "[]")) if ns else []
         for key in sorted(set(old_inventory) - set(inventory)):
             self.cluster.delete(ObjectRef.parse(key))
-        stamped = self._stamp(namespace, pr, created_at or _iso(self.clock()), pr.head_sha, inventory)
+        stamped = self._stamp(namespace, pr, created_at or iso(self.clock()), pr.head_sha, inventory)
         expires = self._expiry(config)
         if expires:
             stamped["metadata"]["annotations"][Annotations.EXPIRES_AT] = expires
@@ -332,7 +253,7 @@ class Lifecycle:
         """When a preview deployed now expires (``ttl`` in ``.preview.yml``), or None."""
         if config.ttl_seconds is None:
             return None
-        return _iso(self.clock() + timedelta(seconds=config.ttl_seconds))
+        return iso(self.clock() + timedelta(seconds=config.ttl_seconds))
 
     def _stamp(
         self, namespace: dict, pr: PullRequest, created_at: str, applied: str | None, inventory: list[str] | None
@@ -348,49 +269,10 @@ class Lifecycle:
         annotations[Annotations.CREATED_AT] = created_at
         if applied is not None:
             annotations[Annotations.APPLIED_SHA] = applied
-            annotations[Annotations.APPLIED_AT] = _iso(self.clock())
+            annotations[Annotations.APPLIED_AT] = iso(self.clock())
         if inventory is not None:
             annotations[Annotations.INVENTORY] = json.dumps(inventory, separators=(",", ":"))
             if self.settings.service_account:
                 annotations[Annotations.ACCESS] = self.settings.preview_role
         meta["annotations"] = annotations
         return {**namespace, "metadata": meta}
-
-    # -- teardown -----------------------------------------------------------------------------
-
-    def _teardown(self, ref: PullRef, hint_sha: str | None, why: str) -> Outcome:
-        ns_name = naming.namespace_name(ref.repo, ref.number)
-        ns = self.cluster.read_namespace(ns_name)
-        applied = ns.annotations.get(Annotations.APPLIED_SHA) if ns else None
-        head = ns.annotations.get(Annotations.HEAD_SHA) if ns else None
-        for sha in {hint_sha, head} - {None, applied}:
-            self.reporter.resolve_pending(ref, sha, why)  # type: ignore[arg-type]
-        if applied is not None:
-            self.reporter.removed(ref, applied, why)
-        if ns is None:
-            self._free_slot(ref, why, freed=False)  # a PR waiting for a slot leaves the queue
-            return Outcome.ABSENT
-        if not ns.terminating:
-            self._delete_namespace(ns)
-            self._free_slot(ref, why, freed=True)
-        log.info("preview torn down", extra=self._log_extra(ref, None))
-        return Outcome.TORN_DOWN
-
-    def _free_slot(self, ref: PullRef, why: str, *, freed: bool) -> None:
-        """The PR needs no slot any more: the next queued PR may start.
-
-        Every removal calls it (close or merge, ``/preview destroy``, ``ttl`` expiry, garbage collection);
-        so must anything else that frees a slot, such as a sleeping preview if sleep ever frees one.
-        """
-        if self.slots is not None:
-            self.slots.release(ref, why, freed=freed)
-
-    def _delete_namespace(self, ns: NamespaceInfo) -> None:
-        """Delete a preview namespace, and only one: it must carry previewbot's managed-by label."""
-        if ns.labels.get(naming.MANAGED_BY) != naming.MANAGER:
-            raise PermanentError(f"namespace {ns.name} is not managed by previewbot; not deleting it")
-        self.cluster.delete_namespace(ns.name)
-
-    @staticmethod
-    def _log_extra(ref: PullRef, sha: str | None) -> dict[str, object]:
-        return {"repo": ref.repo, "pr": ref.number, "sha": sha}

@@ -23,7 +23,7 @@ from typing import Any
 
 from prometheus_client.registry import Collector
 
-from integrations import metrics
+from integrations import metrics_registry
 from preview.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def serve_health(
     """
     if port <= 0:
         return None
-    source = registry if registry is not None else metrics.registry("watcher")
+    source = registry if registry is not None else metrics_registry.registry("watcher")
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "previewbot"
@@ -93,7 +93,7 @@ def serve_health(
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
-                self._send(200, metrics.render(source), metrics.CONTENT_TYPE)
+                self._send(200, metrics_registry.render(source), metrics_registry.CONTENT_TYPE)
             elif path == "/healthz":
                 self._json(200, {"status": "ok"})
             elif path == "/readyz":
@@ -156,6 +156,6 @@ def start_for(settings: Settings, role: str) -> HealthServer | None:
     if port <= 0:
         return None
     client = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-    state = metrics.RedisState(redis_state(client))
-    source = metrics.registry(role, state, summed=role == "worker")
+    state = metrics_registry.RedisState(redis_state(client))
+    source = metrics_registry.registry(role, state, summed=role == "worker")
     return serve_health(port, checks_for(settings), registry=source, host=settings.metrics_host)

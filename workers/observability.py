@@ -144,7 +144,7 @@ class FinalStatusTimer:
 def redis_state(
     client: Redis, clock: Callable[[], float] = time.time
 ) -> Callable[[], tuple[float, Mapping[str, bool]] | None]:
-    """The reader of :class:`integrations.metrics.RedisState`: one pipelined round trip per scrape."""
+    """The reader of :class:`integrations.metrics_registry.RedisState`: one pipelined round trip per scrape."""
 
     def read() -> tuple[float, Mapping[str, bool]] | None:
         try:

@@ -25,7 +25,7 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from app import create_app
-from integrations import metrics
+from integrations import metrics_registry
 from preview.models import Command, CommandKind, PullRef, State
 from preview.settings import load
 from tests.helpers import ROOT, free_port, wait_for
@@ -121,7 +121,7 @@ def test_three_webhooks_counted_by_web_worker_and_watcher(
     runtime = Runtime(settings)
     watcher = Watcher(runtime.cluster, runtime.reporter)
     watching = threading.Thread(target=watcher.run, daemon=True)
-    watcher_server = serve_health(free_port(), checks_for(settings), registry=metrics.registry("watcher"))
+    watcher_server = serve_health(free_port(), checks_for(settings), registry=metrics_registry.registry("watcher"))
     assert watcher_server is not None
     watcher_url = f"http://127.0.0.1:{watcher_server.port}"
     ready_before = total(scrape(f"{watcher_url}/metrics"), "previewbot_webhook_to_ready_seconds_count") or 0
@@ -314,7 +314,7 @@ def test_a_head_is_timed_from_its_first_acceptance_to_its_final_status_once(
     assert first is not None
     assert enqueuer.submit(sync())  # a later event about the same head keeps the first acceptance
     assert redis_db.get(accepted_key(ref.repo, 5, sha)) == first
-    registry = metrics.registry("worker")
+    registry = metrics_registry.registry("worker")
     before = registry.get_sample_value("previewbot_webhook_to_failure_seconds_count") or 0
     timer = FinalStatusTimer(redis_db)
     timer(ref, sha, State.FAILURE)

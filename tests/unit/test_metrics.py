@@ -16,7 +16,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from app.metrics import Metrics
-from integrations import metrics
+from integrations import metrics, metrics_registry
 from integrations.github_transport import CountingRetry
 from integrations.kube import _verb
 from preview.models import PullRef, State, StatusReport
@@ -57,21 +57,21 @@ def test_queue_depth_asks_once_per_scrape_and_stays_silent_without_an_answer() -
         calls.append(1)
         return next(answers)
 
-    registry = own(metrics.QueueDepth(depth))
+    registry = own(metrics_registry.QueueDepth(depth))
     assert calls == []  # registering describes, it never reads Redis
     assert value(registry, "previewbot_queue_depth") == 7
-    assert "previewbot_queue_depth " not in metrics.render(registry).decode()
+    assert "previewbot_queue_depth " not in metrics_registry.render(registry).decode()
     assert len(calls) == 2
 
 
 def test_redis_state_reports_the_oldest_pending_commit_and_paused_installations() -> None:
     answer: list[tuple[float, dict[str, bool]] | None] = [(42.5, {"17": True, "acme": False})]
-    registry = own(metrics.RedisState(lambda: answer[0]))
+    registry = own(metrics_registry.RedisState(lambda: answer[0]))
     assert value(registry, "previewbot_pending_oldest_seconds") == 42.5
     assert value(registry, "previewbot_github_budget_paused", installation="17") == 1
     assert value(registry, "previewbot_github_budget_paused", installation="acme") == 0
     answer[0] = None  # Redis did not answer: no sample
-    assert "previewbot_pending_oldest_seconds " not in metrics.render(registry).decode()
+    assert "previewbot_pending_oldest_seconds " not in metrics_registry.render(registry).decode()
 
 
 def test_paused_installations_keep_an_ended_pause_for_an_hour() -> None:
@@ -126,7 +126,7 @@ def test_leader_changes_count_transitions_only() -> None:
 
 def test_each_process_shows_its_own_metrics() -> None:
     def names(role: str) -> set[str]:
-        return {family.name for family in metrics.registry(role).collect()}
+        return {family.name for family in metrics_registry.registry(role).collect()}
 
     assert "previewbot_task_duration_seconds" in names("worker")
     assert "previewbot_watcher_leader" not in names("worker")
@@ -136,7 +136,7 @@ def test_each_process_shows_its_own_metrics() -> None:
 
 def test_no_created_series() -> None:
     metrics.queue_waited(0.2)
-    assert "_created" not in metrics.render(metrics.registry("worker")).decode()
+    assert "_created" not in metrics_registry.render(metrics_registry.registry("worker")).decode()
 
 
 # -- instrumentation helpers -------------------------------------------------------------------------------

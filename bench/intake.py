@@ -17,12 +17,9 @@ import os
 import platform
 import re
 import shlex
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +27,7 @@ from pathlib import Path
 import redis
 
 from bench.loadgen import Figures, Load, run
+from bench.stack import free_port, machine, start_redis, stop, wait_until
 from webhooks.signature import sign
 from workers import enqueue
 
@@ -80,55 +78,16 @@ def payload(size: int = PAYLOAD_SIZE) -> bytes:
     return encoded
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _poll(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    """Poll ``check`` until it holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 @contextlib.contextmanager
 def private_redis(folder: Path) -> Iterator[tuple[str, redis.Redis]]:
     """A redis-server of our own on a free port, its files in ``folder``; yields its URL and a client."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("redis-server is not installed (make bench installs it)")
-    port = _free_port()
-    args = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(folder)]
-    proc = subprocess.Popen([binary, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis.Redis(port=port)
-
-    def up() -> bool:
-        if proc.poll() is not None:
-            raise SystemExit(f"redis-server exited with status {proc.returncode}")
-        try:
-            return bool(client.ping())
-        except redis.ConnectionError:
-            return False
-
+    proc, url = start_redis(folder)
+    client = redis.Redis.from_url(url)
     try:
-        _poll(up, "redis-server")
-        yield f"redis://127.0.0.1:{port}/0", client
+        yield url, client
     finally:
         client.close()
-        _stop(proc)
+        stop(proc)
 
 
 def _cpu_seconds(root: int) -> float | None:
@@ -151,7 +110,7 @@ def _cpu_seconds(root: int) -> float | None:
 @contextlib.contextmanager
 def gunicorn(spec: str, env: dict[str, str], folder: Path) -> Iterator[tuple[int, Callable[[], float | None]]]:
     """gunicorn serving ``spec`` as the Procfile runs it, on a free port; yields the port and a CPU clock."""
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS)]
     command += ["--worker-class", "gthread", "--threads", str(THREADS)]
     log = folder / f"gunicorn-{port}.log"
@@ -173,10 +132,10 @@ def gunicorn(spec: str, env: dict[str, str], folder: Path) -> Iterator[tuple[int
             conn.close()
 
     try:
-        _poll(up, f"gunicorn {spec}")
+        wait_until(up, 30, f"gunicorn {spec}", 0.05)
         yield port, lambda: _cpu_seconds(proc.pid)
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 @dataclass(frozen=True)
@@ -208,16 +167,6 @@ def _commands(client: redis.Redis) -> dict[str, int]:
     stats = client.info("commandstats")
     calls = {name.removeprefix("cmdstat_"): int(value["calls"]) for name, value in stats.items()}
     return {name: n for name, n in calls.items() if name not in ("info", "config|resetstat")}
-
-
-def _machine() -> str:
-    model = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = ", " + line.split(":", 1)[1].strip()
-                break
-    return f"{os.cpu_count()} cores{model}; {platform.system()} {platform.release()}"
 
 
 def _versions(client: redis.Redis) -> str:
@@ -283,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
     print("  requests   signed (X-Hub-Signature-256), each with its own X-GitHub-Delivery, so every one is queued")
     print(f"  server     gunicorn, {WORKERS} workers × {THREADS} threads, access log on (the Procfile's web process)")
     print(f"  load       {real.figures.generator}; {args.warmup:g} s warm-up, {args.seconds:g} s measured per target")
-    print(f"  machine    {_machine()}; 1-min load average {load_before:.2f} before the run")
+    print(f"  machine    {machine()}; 1-min load average {load_before:.2f} before the run")
     print(f"  software   {versions}")
     print()
     print(_row("bare Flask (reads, 202)", bare))

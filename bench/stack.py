@@ -277,8 +277,26 @@ def verdict(ok: bool) -> str:
 
 
 def machine() -> str:
-    """Cores, Python and OS of this machine, for the printed figures."""
-    return f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.machine()}"
+    """Cores, CPU model, Python and OS of this machine, for the printed figures."""
+    model = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            model = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), "")
+    except OSError:
+        pass
+    cores = f"{os.cpu_count()} cores" + (f" ({model})" if model else "")
+    return f"{cores}, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Terminate ``proc`` (kill it after 15 s)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
 
 
 def header(title: str, module: str, argv: list[str] | None) -> None:

@@ -11,8 +11,6 @@ in the GitHub emulator, spread over a few repositories of one owner.
 from __future__ import annotations
 
 import json
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,13 +18,10 @@ from datetime import UTC, datetime
 import requests
 
 from preview import naming
-from preview.models import State
 from preview.naming import Annotations
-from preview.rollout import object_sha, report_for
 from sandbox.github import GitHubEmulator
 from sandbox.kube import KubeEmulator
 from sandbox.kube.resources import BY_KEY
-from sandbox.kube.store import Event
 
 OWNER = "bench-org"
 REPOSITORIES = 10
@@ -115,38 +110,6 @@ def deployment_manifest(preview: Preview) -> dict:
     }
     meta = {"name": "web", "namespace": preview.namespace, "labels": labels, "annotations": annotations}
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": spec}
-
-
-class RolloutClock:
-    """When each (namespace, commit) rollout completed, as the Kubernetes emulator stored it.
-
-    A store listener sees every write the moment it is made, before any watch stream sends it. A
-    rollout counts as complete at the first Deployment state the watcher's own mapping reads as
-    success: the controller has seen the spec, every replica runs the new template and is
-    available, no old one is left (the Available condition alone stays True through a surge
-    rollout, so it cannot date one).
-    """
-
-    def __init__(self, kube: KubeEmulator) -> None:
-        self._lock = threading.Lock()
-        self.done: dict[tuple[str, str], float] = {}
-        kube.store.subscribe(self._seen)
-
-    def _seen(self, event: Event) -> None:
-        if event.key != DEPLOYMENTS or event.type == "DELETED":
-            return
-        sha = object_sha(event.obj, template=True)
-        key = (event.namespace, sha or "")
-        if sha is None or key in self.done:
-            return
-        report = report_for(event.obj)
-        if report is not None and report.state is State.SUCCESS:
-            with self._lock:
-                self.done.setdefault(key, time.time())
-
-    def completed(self, preview: Preview) -> float | None:
-        with self._lock:
-            return self.done.get((preview.namespace, preview.sha))
 
 
 class Fleet:

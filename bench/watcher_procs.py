@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import os
-import platform
-import shutil
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TypeVar
 
-import redis
-
+from bench.stack import start_redis as stack_start_redis
+from bench.stack import stop
 from bench.watcher_fleet import DOMAIN
 
-T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-watcher-token"
 #: simulated durations unscaled: the kubelet "pulls" an image in 2 s, the readiness probe waits 2 s more
@@ -29,52 +22,11 @@ WRITES_PER_MINUTE = 1_000_000
 WRITE_BURST = 100_000
 
 
-def wait_until(predicate: Callable[[], T], timeout: float, what: str, interval: float = 0.05) -> T:
-    """Poll ``predicate`` until it returns something truthy; raise TimeoutError after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
-    return value
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-
 def start_redis(stack: ExitStack, workdir: Path) -> str:
     """A private redis-server on a free port (stopped with ``stack``); its URL."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("redis-server is not installed")
-    port = free_port()
-    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    proc = subprocess.Popen([*argv, "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    stack.callback(_stop, proc)
-    client = redis.Redis(port=port)
-    stack.callback(client.close)
-
-    def up() -> bool:
-        try:
-            return bool(client.ping())
-        except redis.ConnectionError:
-            return False
-
-    wait_until(up, 10, "redis-server")
-    return f"redis://127.0.0.1:{port}/0"
+    proc, url = stack_start_redis(workdir)
+    stack.callback(stop, proc)
+    return url
 
 
 class WatcherProcess:
@@ -114,7 +66,7 @@ def start_watcher(stack: ExitStack, workdir: Path, redis_url: str, github_url: s
     stack.callback(log.close)
     argv = [sys.executable, "-m", "workers.watcher"]
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    stack.callback(_stop, proc)
+    stack.callback(stop, proc)
     return WatcherProcess(proc, path)
 
 
@@ -146,15 +98,3 @@ class Rss:
     def steady_mb(self) -> float:
         """The largest sample (the steady window's samples come after the cold start's one)."""
         return max(self.samples) if self.samples else 0.0
-
-
-def machine() -> str:
-    """Cores, CPU model, Python version and OS of this machine."""
-    model = ""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            model = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), "")
-    except OSError:
-        pass
-    cores = f"{os.cpu_count()} cores" + (f" ({model})" if model else "")
-    return f"{cores}, Python {platform.python_version()}, {platform.system()} {platform.release()}"

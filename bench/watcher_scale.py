@@ -22,7 +22,8 @@ from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.watcher_fleet import DOMAIN, Fleet, Preview, RolloutClock
+from bench.stack import RolloutClock, machine, wait_until
+from bench.watcher_fleet import DOMAIN, Fleet, Preview
 from bench.watcher_procs import (
     GITHUB_LATENCY,
     KUBE_LATENCY,
@@ -32,10 +33,8 @@ from bench.watcher_procs import (
     WRITES_PER_MINUTE,
     Rss,
     WatcherProcess,
-    machine,
     start_redis,
     start_watcher,
-    wait_until,
 )
 from sandbox.github import GitHubEmulator
 from sandbox.kube import KubeEmulator
@@ -105,7 +104,7 @@ def rollouts(fleet: Fleet, clock: RolloutClock, count: int, interval: float) -> 
         wait_until(lambda: all(fleet.reported(p) for p in moved), 120, "the rollouts to be reported", interval=0.5)
     latencies, reactions = [], []
     for preview in moved:
-        completed, post = clock.completed(preview), fleet.success_answered(preview)
+        completed, post = clock.rolled_out(preview.namespace, preview.sha), fleet.success_answered(preview)
         if completed is not None and post is not None:
             reactions.append(post[0] - completed)
             latencies.append(post[1] - completed)
@@ -157,7 +156,8 @@ def run(options: argparse.Namespace, stack: ExitStack) -> None:
     began = time.monotonic()
     fleet = Fleet(kube, gh, n)
     fleet.create_all()
-    wait_until(lambda: all(clock.completed(p) for p in fleet.previews), 600, "every preview to roll out")
+    rolled_out = lambda: all(clock.rolled_out(p.namespace, p.sha) for p in fleet.previews)  # noqa: E731
+    wait_until(rolled_out, 600, "every preview to roll out")
     print(f"cluster: {n} previews created and rolled out in {time.monotonic() - began:.1f} s")
 
     watcher = start_watcher(stack, workdir, redis_url, gh.url, kubeconfig)

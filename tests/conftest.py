@@ -9,12 +9,12 @@ compare what previewbot's requests needed with what the manifests grant.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Iterator
 
 import pytest
 import redis
 
+from bench.stack import start_redis, stop
 from sandbox.kube.audit import Audit
 from sandbox.kube.previewbot import (  # noqa: F401 - re-exported for the tests
     DEPLOY_MANIFESTS,
@@ -22,7 +22,6 @@ from sandbox.kube.previewbot import (  # noqa: F401 - re-exported for the tests
     SERVICE_ACCOUNT,
     previewbot_token,
 )
-from tests.helpers import free_port, wait_for
 
 RBAC_TEST = "tests/integration/test_rbac.py"
 
@@ -38,28 +37,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start our own redis-server (never a shared one) and yield its URL."""
-    binary = shutil.which("redis-server")
-    if binary is None:
+    if shutil.which("redis-server") is None:
         pytest.fail("redis-server is not installed (make test installs it)")
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port)
-
-    def up() -> bool:
-        try:
-            return bool(client.ping())
-        except redis.ConnectionError:
-            return False
-
-    wait_for(up, 10, what="redis-server")
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(10)
+    proc, url = start_redis(tmp_path_factory.mktemp("redis"))
+    yield url
+    stop(proc)
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from app import create_app
+from bench.stack import start_redis, stop
 from integrations import metrics_registry
 from preview.models import Command, CommandKind, PullRef, State
 from preview.settings import load
@@ -186,24 +187,10 @@ def test_readiness_names_an_unreachable_redis(bot_env: dict[str, str]) -> None:
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, str]]:
     """A redis-server of this test alone, which the test stops."""
-    binary = shutil.which("redis-server")
-    assert binary, "redis-server is not installed (make test installs it)"
-    port = free_port()
-    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    proc = subprocess.Popen([*argv, "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis.Redis(port=port)
-
-    def up() -> bool:
-        try:
-            return bool(client.ping())
-        except redis.ConnectionError:
-            return False
-
-    wait_for(up, 10, what="redis-server")
-    yield proc, f"redis://127.0.0.1:{port}/0"
-    if proc.poll() is None:
-        proc.terminate()
-        proc.wait(10)
+    assert shutil.which("redis-server"), "redis-server is not installed (make test installs it)"
+    proc, url = start_redis(tmp_path)
+    yield proc, url
+    stop(proc)
 
 
 def test_web_readyz_answers_503_with_a_reason_once_redis_stops(private_redis: tuple[subprocess.Popen, str]) -> None:

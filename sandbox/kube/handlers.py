@@ -296,7 +296,7 @@ class Handlers:
             preconditions=opts.get("preconditions") or None,
             dry_run=bool(query.get("dryRun") or opts.get("dryRun")),
         )
-        if removed and res.kind not in ("Pod",):
+        if removed and res.kind not in ("Pod", "Service"):  # their registries return the deleted object
             details: dict[str, Any] = {"name": name}
             if res.group:
                 details["group"] = res.group

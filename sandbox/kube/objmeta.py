@@ -9,6 +9,7 @@ from typing import Any
 GENERATION_KINDS = {
     "Deployment",
     "ReplicaSet",
+    "EndpointSlice",
     "Ingress",
     "NetworkPolicy",
     "ResourceQuota",

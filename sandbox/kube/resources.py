@@ -96,6 +96,7 @@ RESOURCES: list[ResourceType] = [
         subresources=("status", "scale"),
     ),
     _r("apps", "replicasets", "ReplicaSet", short_names=("rs",), categories=("all",), subresources=("status", "scale")),
+    _r("discovery.k8s.io", "endpointslices", "EndpointSlice", has_spec=False),
     _r("networking.k8s.io", "ingresses", "Ingress", short_names=("ing",), subresources=("status",)),
     _r("networking.k8s.io", "networkpolicies", "NetworkPolicy", short_names=("netpol",)),
     _r("coordination.k8s.io", "leases", "Lease", create_on_update=True, unconditional_update=False),

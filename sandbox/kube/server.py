@@ -11,7 +11,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from . import resources, routing
+from . import resources, routing, scale
 from .authn import Authenticator
 from .errors import ApiError
 from .escalation import Admission
@@ -141,6 +141,11 @@ class ApiApp:
         ua = request.headers.get("User-Agent", "")
         if verb == "watch":
             return self._watch(route, query)
+        if route.subresource == "scale":
+            if verb == "patch" and content_type not in PATCH_TYPES:
+                raise ApiError(415, f'the server does not support media type "{content_type}"', "UnsupportedMediaType")
+            data = decode_body(request.get_data(), content_type) if verb != "get" else None
+            return _json(*scale.serve(h, verb, route, query, data, content_type, ua))
         if verb == "get":
             if route.subresource not in ("", "status"):
                 raise routing.not_found_path()

@@ -38,6 +38,9 @@ def create_app(settings: Settings | None = None, submitter: object | None = None
 
     app.register_blueprint(intake_bp)
     app.register_blueprint(health_bp)
+    from app.wake import bp as wake_bp
+
+    app.register_blueprint(wake_bp)  # wake links of sleeping previews (/wake/<namespace>?token=…)
     if settings.dashboard_mode is not None:  # otherwise /previews answers 404
         from app.dashboard.views import register as register_dashboard
 

@@ -33,7 +33,17 @@ if (_dir := multiprocess_dir()) is not None:
 # -- label values -----------------------------------------------------------------------------------------
 
 OTHER = "other"
-TASKS = frozenset({"sync_preview", "teardown_preview", "run_command", "checks_finished", "purge_repositories"})
+TASKS = frozenset(
+    {
+        "sync_preview",
+        "teardown_preview",
+        "run_command",
+        "checks_finished",
+        "purge_repositories",
+        "switch_traffic",
+        "wake_preview",
+    }
+)
 #: what a task run ended in: returned (``done``, or the named no-op), retried, or failed
 OUTCOMES = frozenset({"done", "superseded", "not-waiting", "retry", "gave-up", "failed", "error", "time-limit"})
 HTTP_METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE", "HEAD"})

@@ -12,6 +12,7 @@ from jinja2.exceptions import SecurityError
 
 from integrations.template_child import TemplateFailure, render_untrusted
 from integrations.template_env import ENV_OPTIONS, FILTERS, to_yaml, without  # noqa: F401 - to_yaml is public
+from preview.blue_green import ROLLING, STRATEGY_ANNOTATION
 from preview.ports import PermanentError
 
 SUFFIX = ".yaml.j2"
@@ -215,7 +216,10 @@ def _confine(name: str, obj: Any, taken: set[tuple[str, str]]) -> None:
         ("spec.template.metadata.labels", pod_meta.get("labels")),
         ("spec.template.metadata.annotations", pod_meta.get("annotations")),
     ):
-        if keys := _reserved(mapping):
+        keys = _reserved(mapping)
+        if kind == "Deployment" and where == "metadata.annotations":  # a Deployment may opt out of blue-green
+            keys = [k for k in keys if k != STRATEGY_ANNOTATION or mapping[k] != ROLLING]  # type: ignore[index]
+        if keys:
             raise RenderError(name, f"{kind} {meta.get('name')}: {where} may not set previewbot's {', '.join(keys)}")
     if kind == "RoleBinding" and (obj.get("roleRef") or {}).get("kind") != "Role":
         raise RenderError(name, f"RoleBinding {meta.get('name')}: may refer only to a Role of the preview")

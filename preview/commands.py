@@ -11,11 +11,18 @@ from preview.comment import HELP, help_text
 from preview.lifecycle import Lifecycle
 from preview.models import PullRef
 from preview.reporting import Reporter
+from preview.sleep import Sleeper, WakeResult
 
 log = logging.getLogger(__name__)
 
 WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
 _SHA = re.compile(r"[0-9a-f]{7,40}")
+_WOKE = {
+    WakeResult.WOKEN: "waking up",
+    WakeResult.AWAKE: "not sleeping",
+    WakeResult.ABSENT: "no preview to wake",
+    WakeResult.QUEUED: "waiting for a free slot",
+}
 
 
 def _no_history(_ref: PullRef, _comment_id: int) -> str | None:
@@ -49,12 +56,16 @@ class CommandRunner:
             react(ref, comment_id, "-1")
             return self._answer(ref, author, text, f"refused: needs write permission (has {permission})")
         react(ref, comment_id, "+1")
+        sleeper = Sleeper.of(self.lifecycle)
+        sleeper.touch(ref)  # activity: the preview sleeps no sooner than the idle time from now
         if name in ("deploy", "redeploy"):
             outcome = str(self.lifecycle.resume(ref, force=name == "redeploy"))
         elif name == "destroy":
             outcome = str(self.lifecycle.stop(ref))
         elif name == "approve":
             outcome = self._approve(ref, comment_id, text)
+        elif name == "wake":
+            outcome = _WOKE.get(result := sleeper.wake(ref), str(result))
         elif name == "status":
             outcome = "state shown above"
         else:

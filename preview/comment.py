@@ -21,12 +21,15 @@ MAX_ITEMS = 25  # problems of an invalid .preview.yml listed in the comment
 MAX_ITEM_CHARS = 300
 MAX_TEXT_CHARS = 1_000  # any other description, the last command's note, the URL
 CONFIG_PREFIX = f"Invalid {FILE_NAME}: "
+#: how every status of a sleeping preview (``success``, preview/sleep.py) begins; its link wakes it
+SLEEPING = "Sleeping"
 
 HELP = {
     "deploy": "deploy the preview (again allowed after `destroy`)",
     "redeploy": "re-apply the preview of the current head",
     "destroy": "remove the preview until `/preview deploy`",
     "approve": "allow the head commit you reviewed of a fork pull request to deploy (or `approve <sha>`)",
+    "wake": "scale a sleeping preview back up",
     "status": "show the preview's state in this comment",
     "help": "list these commands",
 }
@@ -156,12 +159,14 @@ def render(view: CommentView) -> str:
             else f"Updated {view.updated}",
         ]
         return "\n".join([*lines, *_footer(view)]) + "\n"
+    sleeping = view.state is State.SUCCESS and view.description.startswith(SLEEPING)
+    badge = "💤 Sleeping" if sleeping else _BADGE[view.state]
     rows = [
-        ("State", f"{_BADGE[view.state]} — {describe(view.description)}"),
+        ("State", f"{badge} — {describe(view.description)}"),
         ("Commit", f"`{view.sha[:7]}`"),
     ]
     if view.url and view.state is State.SUCCESS:
-        rows.insert(1, ("URL", view.url))
+        rows.insert(1, ("Wake" if sleeping else "URL", view.url))
     rows.append(("Updated", view.updated))
     if view.expires:
         rows.append(("Expires", view.expires))

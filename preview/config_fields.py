@@ -94,6 +94,16 @@ def replicas(value: object, path: Path, out: Problems) -> int | None:
     return None
 
 
+STRATEGIES = ("rolling", "blue-green")
+
+
+def strategy(value: object, path: Path, out: Problems) -> str | None:
+    if isinstance(value, str) and value in STRATEGIES:
+        return value
+    out.add(path, f"must be one of {', '.join(STRATEGIES)}, got {show(value)}")
+    return None
+
+
 def templates(value: object, path: Path, out: Problems) -> str | None:
     if not isinstance(value, str) or not value.strip():
         out.add(path, f"must be a directory path inside the repository, got {show(value)}")

@@ -1,4 +1,9 @@
-"""The ``resources`` key of ``.preview.yml``: requests and limits as checked Kubernetes quantities."""
+"""The ``resources`` key of ``.preview.yml``: requests and limits as checked Kubernetes quantities.
+
+Only the values the file gives are kept. The operator's defaults fill in the rest, and the operator's
+maximums bound them, later, against the settings (:mod:`preview.pod_policy`); here a limit is only held
+against a request given beside it.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,17 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from preview.config_problems import Path, Problems, format_path, key_label, show
-from preview.config_schema import RESOURCE_KINDS, RESOURCE_NAMES, Resources, default_resources
+from preview.config_schema import RESOURCE_KINDS, RESOURCE_NAMES, Resources
 from preview.quantities import QuantityError, parse_quantity
 
 
 def resources(value: object, path: Path, out: Problems) -> Resources | None:
-    """Given ``requests``/``limits`` replace the defaults one by one; every limit must cover its request."""
+    """The given ``requests``/``limits``; a limit given with its request must not be below it."""
     if not isinstance(value, Mapping):
         out.add(path, f"must be a mapping with 'requests' and/or 'limits', got {show(value)}")
         return None
-    merged = default_resources().as_dict()
+    given: dict[str, dict[str, str]] = {kind: {} for kind in RESOURCE_KINDS}
     amounts: dict[tuple[str, str], Decimal] = {}
-    given: set[str] = set()
     ok = True
     for kind, entries in value.items():
         kind_path = (*path, key_label(kind))
@@ -37,36 +41,21 @@ def resources(value: object, path: Path, out: Problems) -> Resources | None:
                 out.add(entry_path, f"unknown key (allowed: {', '.join(RESOURCE_NAMES)})")
                 ok = False
                 continue
+            if amount is None:
+                continue  # keep the operator's default
             try:
                 amounts[kind, name] = parse_quantity(amount)
             except QuantityError as exc:
                 out.add(entry_path, f"{exc.reason}: {show(amount)}")
                 ok = False
                 continue
-            merged[kind][name] = str(amount)
-            if kind == "limits":
-                given.add(name)
-    for name in RESOURCE_NAMES:  # invalid entries kept their defaults, so every amount here is valid
-        request, limit = (_amount(kind, name, merged, amounts) for kind in RESOURCE_KINDS)
-        if limit >= request:
+            given[kind][name] = str(amount)
+    for name in RESOURCE_NAMES:
+        if ("requests", name) not in amounts or ("limits", name) not in amounts:
+            continue  # held against the operator's default by preview.pod_policy
+        if amounts["limits", name] >= amounts["requests", name]:
             continue
-        shown_request, shown_limit = merged["requests"][name], merged["limits"][name]
         request_path, limit_path = (*path, "requests", name), (*path, "limits", name)
-        if name in given:
-            out.add(limit_path, f"{shown_limit} is below {format_path(request_path)} ({shown_request})")
-        else:
-            out.add(
-                request_path,
-                f"{shown_request} is above the default limit ({shown_limit}), so raise {format_path(limit_path)} too",
-            )
+        out.add(limit_path, f"{given['limits'][name]} is below {format_path(request_path)} ({given['requests'][name]})")
         ok = False
-    return Resources(requests=merged["requests"], limits=merged["limits"]) if ok else None
-
-
-def _amount(
-    kind: str, name: str, merged: dict[str, dict[str, str]], amounts: dict[tuple[str, str], Decimal]
-) -> Decimal:
-    """The parsed amount of ``kind.name``: the given one, else the default's."""
-    if (kind, name) in amounts:
-        return amounts[kind, name]
-    return parse_quantity(merged[kind][name])
+    return Resources(requests=given["requests"], limits=given["limits"]) if ok else None

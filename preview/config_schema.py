@@ -27,19 +27,18 @@ SEPARATOR = "; "  # between the problems in a ConfigError's message
 
 @dataclass(frozen=True)
 class Resources:
-    """Container resource requests and limits, as Kubernetes quantity strings."""
+    """The container requests and limits a repository gives, as Kubernetes quantity strings.
 
-    requests: dict[str, str]
-    limits: dict[str, str]
+    Only what ``.preview.yml`` names is here; every other value is the operator's default, merged and
+    bounded by :func:`preview.pod_policy.resources` and :func:`preview.pod_policy.problems`.
+    """
+
+    requests: dict[str, str] = field(default_factory=dict)
+    limits: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, dict[str, str]]:
-        """Plain data for templates."""
+        """Plain data: ``{"requests": {...}, "limits": {...}}``."""
         return {"requests": dict(self.requests), "limits": dict(self.limits)}
-
-
-def default_resources() -> Resources:
-    """The resources a preview gets unless ``.preview.yml`` says otherwise."""
-    return Resources(requests={"cpu": "50m", "memory": "64Mi"}, limits={"cpu": "500m", "memory": "256Mi"})
 
 
 @dataclass(frozen=True)
@@ -68,13 +67,14 @@ class RepoConfig:
     port: int | None = None
     health_path: str = "/"
     replicas: int = 1
-    resources: Resources = field(default_factory=default_resources)
+    resources: Resources = field(default_factory=Resources)  # given values only
     env: dict[str, str | SecretRef] = field(default_factory=dict)
     templates: str | None = None
     ttl_seconds: int | None = None
     required_checks: tuple[str, ...] = ()
     run_as_root: bool = False
     quota: Quota = field(default_factory=Quota)
+    strategy: str | None = None  # "rolling" or "blue-green"; None: the operator's default
 
     @property
     def plain_env(self) -> dict[str, str]:
@@ -125,10 +125,11 @@ _SCHEMA: tuple[tuple[str, str, str], ...] = (
     ("replicas", "1", f"Number of pods (0-{MAX_REPLICAS})."),
     (
         "resources",
-        "requests `cpu: 50m`, `memory: 64Mi`; limits `cpu: 500m`, `memory: 256Mi`",
+        "the operator's (`PREVIEWBOT_CONTAINER_*`: requests `cpu: 50m`, `memory: 64Mi`; limits `cpu: 500m`, "
+        "`memory: 256Mi`)",
         "`requests` and/or `limits`, each with `cpu` and/or `memory` Kubernetes quantities (0 to 2^63-1, "
-        "whole multiples of 1n); given values replace the defaults one by one; a limit may not be below its "
-        "request.",
+        "whole multiples of 1n); given values replace the operator's defaults one by one; a limit may not be "
+        "below its request, and no value above the operator's maximum (`PREVIEWBOT_CONTAINER_MAX_*`).",
     ),
     (
         "env",
@@ -159,6 +160,13 @@ _SCHEMA: tuple[tuple[str, str, str], ...] = (
         "The namespace's ResourceQuota: `cpu` and/or `memory` (Kubernetes quantities, above 0) and `pods` "
         "(a whole number, at least 1); given values replace the operator's defaults one by one, up to the "
         "operator's maximums (`PREVIEWBOT_QUOTA_MAX_*`).",
+    ),
+    (
+        "strategy",
+        "the operator's (`PREVIEWBOT_DEFAULT_STRATEGY`, `rolling`)",
+        "`rolling` updates the Deployments in place; `blue-green` starts each commit in Deployments of its "
+        "own and switches the Services to it only when it is fully available, so reviewers never see two "
+        "versions (see Blue-green previews).",
     ),
 )
 KEYS = tuple(key for key, _, _ in _SCHEMA)

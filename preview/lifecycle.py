@@ -12,13 +12,15 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from preview import naming, secrets
+from preview import blue_green, naming, secrets
 from preview.lifecycle_base import Outcome, iso
 from preview.models import NamespaceInfo, ObjectRef, PullRef, PullRequest, State, StatusReport
 from preview.naming import Annotations
 from preview.pod_policy import check as check_policy
 from preview.ports import PermanentError, TemporaryError
 from preview.repo_config import FILE_NAME, ConfigError, RepoConfig
+from preview.sleep import Sleeper
+from preview.switch import Switch
 from preview.teardown import Teardown
 from preview.values import access_binding, template_values
 
@@ -35,8 +37,11 @@ def _duration(seconds: int) -> str:
 
 
 @dataclass
-class Lifecycle(Teardown):
-    """Brings a PR's preview to the state its pull request asks for (removal: :class:`preview.teardown.Teardown`)."""
+class Lifecycle(Teardown, Switch):
+    """Brings a PR's preview to the state its pull request asks for.
+
+    Removal is :class:`preview.teardown.Teardown`; the blue-green switch :class:`preview.switch.Switch`.
+    """
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -167,7 +172,10 @@ class Lifecycle(Teardown):
         if sha is not None:
             pr = replace(pr, head_sha=sha)
         config = check_policy(self.load_config(self.github.read_file(ref, FILE_NAME, pr.head_sha)), self.settings)
-        return self._manifests(pr, naming.namespace_name(ref.repo, ref.number), config)
+        manifests = self._manifests(pr, naming.namespace_name(ref.repo, ref.number), config)
+        if self.strategy(config) == blue_green.BLUE_GREEN:
+            return blue_green.prepare(manifests, pr.head_sha, pr.head_sha).manifests
+        return manifests
 
     def _manifests(self, pr: PullRequest, ns_name: str, config: RepoConfig) -> list[dict]:
         """The built-in and repository templates rendered for ``pr``'s head."""
@@ -212,19 +220,34 @@ class Lifecycle(Teardown):
         access = access_binding(ns_name, self.settings)
         if access is not None and (ns is None or ns.annotations.get(Annotations.ACCESS) != self.settings.preview_role):
             self.cluster.apply(access)  # previewbot's own rights inside the namespace, before anything else
+        old_inventory = json.loads(ns.annotations.get(Annotations.INVENTORY, "[]")) if ns else []
+        switch: dict[str, str] = {}
+        if self.strategy(config) == blue_green.BLUE_GREEN:
+            serving = self._serving(ns, pr.head_sha)
+            prepared = blue_green.prepare(others, pr.head_sha, serving)
+            others = prepared.manifests
+            switch = {
+                Annotations.STRATEGY: blue_green.BLUE_GREEN,
+                Annotations.SERVING_SHA: serving,
+                Annotations.PINNED: json.dumps(prepared.pinned, separators=(",", ":")),
+            }
         inventory = sorted(ObjectRef.of(m).key() for m in others)
+        if switch and switch[Annotations.SERVING_SHA] != pr.head_sha:
+            inventory += blue_green.kept(old_inventory, inventory, switch[Annotations.SERVING_SHA])
         for manifest in others:  # copied Secrets come first: the workload objects refer to them
             self._apply(manifest)
-        old_inventory = json.loads(ns.annotations.get(Annotations.INVENTORY, "[]")) if ns else []
         for key in sorted(set(old_inventory) - set(inventory)):
             self.cluster.delete(ObjectRef.parse(key))
         stamped = self._stamp(namespace, pr, created_at or iso(self.clock()), pr.head_sha, inventory)
+        stamped["metadata"]["annotations"].update(switch)
         expires = self._expiry(config)
         if expires:
             stamped["metadata"]["annotations"][Annotations.EXPIRES_AT] = expires
             stamped["metadata"]["annotations"][Annotations.TTL] = _duration(config.ttl_seconds or 0)
         self.cluster.apply(stamped)
         self.reporter.set_expiry(pr.ref, expires)
+        if ns is not None and Annotations.SLEEPING_SINCE in ns.annotations:
+            Sleeper.of(self).deployed(ns, pr.ref)  # a push or a redeploy wakes a sleeping preview
 
     def _secret_copies(self, pr: PullRequest, ns_name: str) -> list[dict]:
         """Copies of the operator's Secrets this preview gets (none unless ``PREVIEWBOT_SECRETS_NAMESPACE`` is set)."""

@@ -55,6 +55,8 @@ class CommandKind(StrEnum):
     COMMAND = "command"  # a /preview comment
     CHECKS = "checks"  # a check or status finished on a commit; number unknown
     PURGE = "purge"  # the App lost access to repositories; ``repo`` holds their comma-separated names
+    SWITCH = "switch"  # blue-green: the applied commit is ready; switch the Services to it
+    WAKE = "wake"  # scale a sleeping preview back up (the dashboard's button, a wake link)
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,3 +108,8 @@ class Annotations:
     SHA = f"{PREFIX}/sha"
     CONTEXT = f"{PREFIX}/status-context"
     ACCESS = f"{PREFIX}/access-role"
+    STRATEGY = f"{PREFIX}/strategy"  # rolling or blue-green, as last deployed
+    SERVING_SHA = f"{PREFIX}/serving-sha"  # blue-green: the commit the Services select
+    PINNED = f"{PREFIX}/pinned-services"  # blue-green: JSON list of the Services that switch
+    SLEEPING_SINCE = f"{PREFIX}/sleeping-since"  # scaled to zero for idleness at this time (preview/sleep.py)
+    SLEEP_REPLICAS = f"{PREFIX}/sleep-replicas"  # JSON {Deployment name: replicas} to restore on wake

@@ -83,6 +83,22 @@ class ClusterPort(Protocol):
         """Secrets of one namespace (only called when ``PREVIEWBOT_SECRETS_NAMESPACE`` is set)."""
         ...
 
+    def deployments_in(self, namespace: str) -> list[dict]:
+        """The Deployments of one namespace, as the API returns them."""
+        ...
+
+    def scale(self, namespace: str, name: str, replicas: int) -> None:
+        """Set one Deployment's replicas (its ``scale`` subresource); a missing one is fine."""
+        ...
+
+    def patch(self, ref: ObjectRef, patch: dict) -> None:
+        """Change some fields of one object with a JSON merge patch."""
+        ...
+
+    def annotate_namespace(self, name: str, annotations: Mapping[str, str | None]) -> None:
+        """Set annotations of a namespace (``None`` removes one), leaving the others alone."""
+        ...
+
 
 class Renderer(Protocol):
     """Turns a preview's values into Kubernetes manifests."""

@@ -42,7 +42,6 @@ from preview.config_schema import (
     RepoConfig,
     Resources,
     SecretRef,
-    default_resources,
     describe_schema,
 )
 
@@ -69,7 +68,6 @@ __all__ = [
     "RepoConfig",
     "Resources",
     "SecretRef",
-    "default_resources",
     "describe_schema",
     "format_path",
     "key_label",
@@ -94,6 +92,7 @@ _FIELDS: dict[str, tuple[str, _Validator, bool]] = {
     "required_checks": ("required_checks", fields.required_checks, True),
     "run_as_root": ("run_as_root", run_as_root, False),
     "quota": ("quota", quota, True),
+    "strategy": ("strategy", fields.strategy, True),
 }
 assert tuple(_FIELDS) == KEYS
 

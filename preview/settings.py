@@ -63,6 +63,10 @@ class Settings:
     gc_dry_run: bool = False
     max_previews: int = 0  # live previews overall; 0: no limit (see preview/slots.py)
     max_previews_per_repo: int = 0  # live previews per repository; 0: no limit
+    idle_sleep_seconds: int = 86400  # a preview idle this long is scaled to zero (preview/sleep.py); 0: never
+    sleep_frees_slot: bool = False  # a sleeping preview does not count against the limits above
+    wake_link_secrets: tuple[Secret, ...] = ()  # sign wake links (the first) and accept them (any)
+    public_url: str = ""  # the web process's public base URL (wake links); empty: no wake link
     pod_security: str = "baseline"
     allow_run_as_root: bool = False  # may a .preview.yml ask for run_as_root (not with pod_security restricted)
     quota_cpu: str = "2"  # a preview namespace's ResourceQuota unless its .preview.yml says otherwise
@@ -71,7 +75,14 @@ class Settings:
     quota_max_cpu: str = "4"  # the most a .preview.yml may ask for
     quota_max_memory: str = "8Gi"
     quota_max_pods: int = 20
+    container_cpu_request: str = "50m"  # a container's requests and limits unless set (LimitRange defaults)
+    container_memory_request: str = "64Mi"
+    container_cpu_limit: str = "500m"
+    container_memory_limit: str = "256Mi"
+    container_max_cpu: str = "2"  # the largest limit any container may have (LimitRange max)
+    container_max_memory: str = "2Gi"
     ingress_namespace: str = "ingress-nginx"  # the only namespace (besides its own) that may reach a preview
+    default_strategy: str = "rolling"  # rolling | blue-green, unless a .preview.yml says otherwise
     preview_egress: str = "open"  # open | internet (DNS and public addresses) | none (DNS and its own namespace)
     service_account: str = "previewbot/previewbot"
     preview_role: str = "previewbot-preview"
@@ -134,7 +145,8 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     kwargs.update(settings_previews.role_and_labels(get))
     kwargs.update(settings_runtime.operations(get))
     kwargs.update(settings_previews.copied_secrets(get))
-    from preview import policy_settings  # run_as_root and ResourceQuota bounds
+    kwargs.update(settings_previews.sleep_and_wake(get))
+    from preview import policy_settings  # run_as_root, ResourceQuota and container resources with bounds
 
     try:
         kwargs.update(policy_settings.load(get, str(kwargs.get("pod_security", Settings.pod_security)), Settings()))

@@ -7,7 +7,16 @@ import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from preview.settings_values import OBJECT_NAME, SettingsError, parse_bool, parse_domain, parse_image, parse_names
+from preview.settings_values import (
+    OBJECT_NAME,
+    Secret,
+    SettingsError,
+    parse_bool,
+    parse_domain,
+    parse_image,
+    parse_names,
+    parse_url,
+)
 
 
 def sources(get: Callable[[str], str]) -> dict[str, object]:
@@ -51,6 +60,10 @@ def access(env: Mapping[str, str], get: Callable[[str], str]) -> dict[str, objec
         if egress not in ("open", "internet", "none"):
             raise SettingsError("PREVIEWBOT_PREVIEW_EGRESS: expected open, internet or none")
         out["preview_egress"] = egress
+    if strategy := get("DEFAULT_STRATEGY"):
+        if strategy not in ("rolling", "blue-green"):
+            raise SettingsError("PREVIEWBOT_DEFAULT_STRATEGY: expected rolling or blue-green")
+        out["default_strategy"] = strategy
     if (account := env.get("PREVIEWBOT_SERVICE_ACCOUNT")) is not None:
         account = account.strip()
         if account and not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-.a-z0-9]*[a-z0-9])?", account):
@@ -101,4 +114,25 @@ def copied_secrets(get: Callable[[str], str]) -> dict[str, object]:
         if len(issuer) > 253 or not OBJECT_NAME.fullmatch(issuer):
             raise SettingsError("PREVIEWBOT_PREVIEW_CLUSTER_ISSUER: expected the name of a ClusterIssuer")
         out["preview_cluster_issuer"] = issuer
+    return out
+
+
+def sleep_and_wake(get: Callable[[str], str]) -> dict[str, object]:
+    """Idle previews scaled to zero, whether a sleeping one keeps its slot, and the base of wake links."""
+    out: dict[str, object] = {}
+    if (raw := get("IDLE_SLEEP_SECONDS")) != "":
+        if not raw.isdigit():
+            raise SettingsError(
+                "PREVIEWBOT_IDLE_SLEEP_SECONDS: expected a whole number of seconds (0: never sleep), e.g. 86400"
+            )
+        out["idle_sleep_seconds"] = int(raw)
+    if frees := get("SLEEP_FREES_SLOT"):
+        out["sleep_frees_slot"] = parse_bool("PREVIEWBOT_SLEEP_FREES_SLOT", frees)
+    if secrets := get("WAKE_LINK_SECRET"):
+        out["wake_link_secrets"] = tuple(Secret(s.strip()) for s in secrets.split(",") if s.strip())
+    if url := get("PUBLIC_URL"):
+        url = parse_url("PREVIEWBOT_PUBLIC_URL", url, ("http", "https"))
+        if "?" in url or "#" in url:
+            raise SettingsError("PREVIEWBOT_PUBLIC_URL: expected a base URL without query or fragment")
+        out["public_url"] = url.rstrip("/")
     return out

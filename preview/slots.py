@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from preview import naming
-from preview.models import PullRef, PullRequest, State, StatusReport
+from preview.models import NamespaceInfo, PullRef, PullRequest, State, StatusReport
 from preview.naming import Annotations
 from preview.ports import ClusterPort
 from preview.reporting import Reporter
@@ -157,6 +157,8 @@ class Slots:
     wake: Wake
     clock: Callable[[], float] = time.time
     reservation_seconds: float = RESERVATION_SECONDS
+    #: namespaces that hold no slot: sleeping previews with ``PREVIEWBOT_SLEEP_FREES_SLOT`` (preview/sleep.py)
+    dormant: Callable[[NamespaceInfo], bool] | None = None
 
     def claim(self, pr: PullRequest) -> tuple[int, int] | None:
         """A sync is about to create ``pr``'s preview: None to go ahead (a slot is reserved), else its place.
@@ -235,7 +237,7 @@ class Slots:
         live = set(self.store.reservations(self.clock()))
         for ns in self.cluster.list_namespaces(f"{naming.MANAGED_BY}={naming.MANAGER}"):
             repo, number = ns.annotations.get(Annotations.REPO), ns.annotations.get(Annotations.PR, "")
-            if not ns.terminating and repo and number.isdigit():
+            if not ns.terminating and repo and number.isdigit() and not (self.dormant and self.dormant(ns)):
                 live.add(key_of(repo, int(number)))
         return live
 

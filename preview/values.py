@@ -50,7 +50,8 @@ def template_values(pr: PullRequest, ns_name: str, settings: Settings, config: R
         "health_path": config.health_path,
         "replicas": config.replicas,
         "progress_deadline_seconds": s.progress_deadline_seconds,
-        "resources": config.resources.as_dict(),
+        "resources": pod_policy.resources(config, s),
+        "resources_max": pod_policy.resources_max(s),
         "env": dict(config.plain_env),
         "secret_env": [
             {"name": name, "secret": ref_.secret, "key": ref_.key} for name, ref_ in sorted(config.secret_env.items())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -90,6 +91,9 @@ def start_sandbox(env: dict[str, str], web_port: int) -> dict[str, str]:
             "PREVIEWBOT_URL_SCHEME": env.get("PREVIEWBOT_URL_SCHEME", "http"),
             "PREVIEWBOT_IMAGE_TEMPLATE": env.get("PREVIEWBOT_IMAGE_TEMPLATE", "example.org/{repo}:{sha}"),
             "PREVIEWBOT_PROGRESS_DEADLINE_SECONDS": env.get("PREVIEWBOT_PROGRESS_DEADLINE_SECONDS", "60"),
+            # wake links of sleeping previews point at this web process
+            "PREVIEWBOT_PUBLIC_URL": env.get("PREVIEWBOT_PUBLIC_URL", f"http://127.0.0.1:{web_port}"),
+            "PREVIEWBOT_WAKE_LINK_SECRET": env.get("PREVIEWBOT_WAKE_LINK_SECRET", secrets.token_hex(16)),
             # one watcher, and the emulator has no namespace for a Lease
             "PREVIEWBOT_LEADER_ELECTION": env.get("PREVIEWBOT_LEADER_ELECTION", "false"),
         }

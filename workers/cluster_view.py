@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from preview.blue_green import SHA_LABEL
 from preview.naming import PREFIX, Annotations
 from workers.streams import Changed, Listed
 
@@ -43,10 +44,13 @@ def slim(kind: str, obj: dict) -> dict:
             for c in status.get("conditions") or ()
             if isinstance(c, dict)
         ]
+        match = (spec.get("selector") or {}).get("matchLabels") or {}
+        commit = match.get(SHA_LABEL) if isinstance(match, dict) else None  # a blue-green Deployment's commit
         return {
             "metadata": _meta(obj, "generation"),
             "spec": {
                 "replicas": spec.get("replicas", 1),
+                **({"selector": {"matchLabels": {SHA_LABEL: commit}}} if isinstance(commit, str) else {}),
                 "template": {"metadata": {"annotations": _annotations(template, (Annotations.SHA,))}},
             },
             "status": {**{k: status[k] for k in keep if k in status}, "conditions": conditions},

@@ -30,6 +30,8 @@ TASK_NAMES = {
     CommandKind.COMMAND: "previewbot.run_command",
     CommandKind.CHECKS: "previewbot.checks_finished",
     CommandKind.PURGE: "previewbot.purge_repositories",
+    CommandKind.SWITCH: "previewbot.switch_traffic",
+    CommandKind.WAKE: "previewbot.wake_preview",
 }
 
 #: Message header holding the time (epoch seconds) the intake built the message.

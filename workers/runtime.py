@@ -12,6 +12,7 @@ from preview.lifecycle import Lifecycle
 from preview.ports import TemporaryError
 from preview.reporting import Reporter
 from preview.settings import Settings
+from preview.sleep import Sleeper, asleep, wake_wanted_key
 from preview.slots import Slots
 
 
@@ -78,11 +79,16 @@ class Runtime:
         )
 
     @cached_property
+    def sleeper(self) -> Sleeper:
+        """Sleep and wake of idle previews (``PREVIEWBOT_IDLE_SLEEP_SECONDS``), through the lifecycle's ports."""
+        return Sleeper.of(self.lifecycle)
+
+    @cached_property
     def slots(self) -> Slots | None:
         """Fair limits on live previews (``PREVIEWBOT_MAX_PREVIEWS``, ``…_PER_REPO``); None without limits."""
         from preview.slots import Limits, Waiting
         from workers.enqueue import Enqueuer
-        from workers.slot_queue import RedisSlotQueue, wake_through
+        from workers.slot_queue import RedisSlotQueue, wake_sleeping, wake_through
 
         limits = Limits(self.settings.max_previews, self.settings.max_previews_per_repo)
         if not limits.enabled:
@@ -92,6 +98,10 @@ class Runtime:
             if self.celery_app is None:  # e.g. `previewbot render`, which never frees a slot
                 raise TemporaryError("no task queue to start the next preview on")
             enqueuer = Enqueuer(self.redis, self.celery_app, self.settings.delivery_ttl_seconds)
+            if frees and self.reporter.ledger.get(wake_wanted_key(waiting.ref)):
+                return wake_sleeping(enqueuer, waiting)  # a sleeping preview waited for this slot
             return wake_through(enqueuer, self.settings.watch_resync_seconds)(waiting)
 
-        return Slots(limits, RedisSlotQueue(self.redis), self.cluster, self.reporter, wake)
+        frees = self.settings.sleep_frees_slot
+        dormant = (lambda ns: asleep(ns.annotations)) if frees else None
+        return Slots(limits, RedisSlotQueue(self.redis), self.cluster, self.reporter, wake, dormant=dormant)

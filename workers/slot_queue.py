@@ -131,3 +131,14 @@ def wake_through(enqueuer: Enqueuer, window_seconds: int, clock: Callable[[], fl
             raise TemporaryError(f"cannot queue the next preview: Redis {exc}") from None
 
     return wake
+
+
+def wake_sleeping(enqueuer: Enqueuer, waiting: Waiting, clock: Callable[[], float] = time.time) -> bool:
+    """Queue the wake of a sleeping preview whose turn came (``PREVIEWBOT_SLEEP_FREES_SLOT``), once per 30 s."""
+    ref = waiting.ref
+    delivery = f"slot-wake:{ref.repo}#{ref.number}:{int(clock() // 30)}"
+    command = Command(CommandKind.WAKE, ref.repo, ref.number, ref.installation_id, None, delivery, "slot")
+    try:
+        return enqueuer.submit(command)
+    except QueueUnavailable as exc:
+        raise TemporaryError(f"cannot queue the next preview: Redis {exc}") from None

@@ -213,6 +213,18 @@ def register(app: Celery, runtime: Runtime) -> None:
         job = Job.of({**message, "number": waiting})
         return _run(self, runtime, job, lambda lc: lc.sync(job.ref, job.sha))
 
+    @task("switch_traffic")
+    def switch_traffic(self: Task, **message: object) -> str:
+        """Blue-green: point the PR's Services at the ready commit ``sha`` and remove the old one."""
+        job = Job.of(message)
+        return _run(self, runtime, job, lambda lc: lc.switch(job.ref, job.sha or ""))
+
+    @task("wake_preview")
+    def wake_preview(self: Task, **message: object) -> str:
+        """Scale the PR's sleeping preview back up (the dashboard's Wake button, a wake link)."""
+        job = Job.of(message)
+        return _run(self, runtime, job, lambda _lc: runtime.sleeper.wake(job.ref))
+
     @task("purge_repositories")
     def purge_repositories(self: Task, **message: object) -> str:
         """The App lost access to these (comma-separated) repositories: delete their previews."""

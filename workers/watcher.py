@@ -23,13 +23,14 @@ from collections.abc import Callable
 
 from redis.exceptions import RedisError
 
-from preview import naming
-from preview.models import Command, CommandKind, PullRef
+from preview import blue_green, naming, sleep
+from preview.models import PullRef, State, StatusReport
 from preview.ports import PermanentError, TemporaryError
 from preview.reporting import Reporter, parse_member
 from preview.rollout import PodProblem, combine, deadline_exceeded, identity, object_sha, pod_problems, report_for
 from workers.cluster_view import KINDS, ClusterView
 from workers.enqueue import Enqueuer
+from workers.requeue import resync_through, switch_through
 from workers.streams import ClusterSource, Listed, Stream, _NeverRaised
 
 log = logging.getLogger(__name__)
@@ -56,8 +57,10 @@ class Watcher:
         clock: Callable[[], float] = time.monotonic,
         gc: Callable[[], object] | None = None,
         gc_seconds: float = 600.0,
+        switch: Callable[[PullRef, str], object] | None = None,
     ) -> None:
         self.reporter = reporter
+        self.switch = switch  # blue-green: queue the switch of a preview's Services to a ready commit
         self.sweep = sweep
         self.gc, self.gc_seconds = gc, gc_seconds  # garbage collection against GitHub (workers.garbage_collector)
         self.resync = resync
@@ -90,10 +93,14 @@ class Watcher:
             self.first_seen.pop(namespace, None)
             self.states.pop(namespace, None)
             return
+        if ns is not None and sleep.asleep(ns["metadata"].get("annotations") or {}):
+            return  # scaled to zero for idleness: preview/sleep.py reports it, not its 0 replicas
         deployments = [
             d
             for d in self.view.deployments.get(namespace, {}).values()
-            if not d["metadata"].get("deletionTimestamp") and object_sha(d, template=True) in (None, preview.sha)
+            if not d["metadata"].get("deletionTimestamp")
+            and object_sha(d, template=True) in (None, preview.sha)
+            and blue_green.commit_of(d) in (None, naming.label_value(preview.sha))
         ]
         if not deployments:
             return
@@ -107,6 +114,15 @@ class Watcher:
         if any(r is None for r in reports):
             return  # a controller has not caught up with the newest spec yet, or nothing is ready
         report = combine([r for r in reports if r is not None])
+        serving = blue_green.serving(ns["metadata"].get("annotations") or {}) if ns is not None else None
+        if report is not None and serving not in (None, preview.sha):
+            if report.state is State.SUCCESS:  # blue-green: ready only once the Services select it
+                if self.switch is not None:
+                    self.switch(preview.ref, preview.sha)
+                return
+            if report.state is State.FAILURE:
+                text = blue_green.failed(report.description, preview.sha, str(serving))
+                report = StatusReport(State.FAILURE, text, report.target_url)
         if report is not None:
             self.states[namespace] = str(report.state)
         if report is not None and self.reporter.report(preview.ref, preview.sha, report, observed=True):
@@ -237,17 +253,6 @@ class Watcher:
         self.stopping.set()
 
 
-def resync_through(enqueuer: Enqueuer, window_seconds: int) -> Callable[[PullRef, str], object]:
-    """Queue a sync of a PR for a stale commit, at most once per ``window_seconds`` (by delivery id)."""
-
-    def resync(ref: PullRef, sha: str) -> object:
-        window = int(time.time() // max(window_seconds, 1))
-        delivery = f"sweep:{ref.repo}#{ref.number}@{sha}:{window}"
-        return enqueuer.submit(Command(CommandKind.SYNC, ref.repo, ref.number, ref.installation_id, sha, delivery))
-
-    return resync
-
-
 def _run_then_stop(watcher: Watcher) -> None:
     """Run ``watcher``; however it ends, mark it stopped (so the process lets go of the lease)."""
     try:
@@ -291,12 +296,13 @@ def main() -> None:
         runtime.reporter,
         resync_seconds=settings.watch_resync_seconds,
         expired=WatchExpired,
-        sweep=lambda: runtime.lifecycle.expire(settings.keep_label),
+        sweep=lambda: (runtime.lifecycle.expire(settings.keep_label), runtime.sleeper.sweep(settings.keep_label)),
         grace_seconds=settings.failure_grace_seconds,
         stale_pending_seconds=settings.stale_pending_seconds,
         resync=resync_through(enqueuer, settings.stale_pending_seconds),
         gc=InBackground(build_collector(runtime, enqueuer).run),
         gc_seconds=settings.gc_interval_seconds,
+        switch=switch_through(enqueuer),
     )
     thread = threading.Thread(target=_run_then_stop, args=(watcher,), name="watch", daemon=True)
 

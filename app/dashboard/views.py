@@ -2,13 +2,15 @@
 
 Buttons are shown, and their POSTs accepted, only for users with write permission on the repository
 (asked of GitHub, cached briefly); each POST carries the session's CSRF token. They queue the same work
-as ``/preview redeploy`` and ``/preview destroy`` comments (the worker checks the permission again).
+as ``/preview redeploy`` and ``/preview destroy`` comments (the worker checks the permission again); Wake
+queues a wake of the sleeping preview. A visit of a preview's page postpones its sleep.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -23,8 +25,10 @@ from preview import naming
 from preview.models import Command, CommandKind
 from preview.ports import PermanentError, TemporaryError
 from preview.settings import Settings
+from preview.sleep import activity_key
 from workers.enqueue import QueueUnavailable
 from workers.history import RedisStatusHistory
+from workers.ledger import RedisLedger
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +38,7 @@ auth.add_routes(bp)
 
 ACTIONS = ("redeploy", "destroy", "wake")
 _NAMESPACE = re.compile(r"pr-[0-9]{1,10}-[a-z0-9-]{1,60}")
+WAKE_WINDOW_SECONDS = 30
 
 
 def register(app: Flask, settings: Settings, backend: Backend | None = None) -> None:
@@ -101,6 +106,7 @@ def detail(namespace: str) -> Response:
         preview = _preview(namespace)
         if preview is None:
             return _not_found()
+        touch(backend, preview)
         status = statuses(backend.redis, backend.settings.status_context, [preview]).get(namespace)
         history = RedisStatusHistory(backend.redis).read(preview.repo, preview.number)
         recent = events(backend.cluster, namespace)
@@ -125,19 +131,29 @@ def detail(namespace: str) -> Response:
 
 
 def command(action: str, preview: Preview, login: str) -> Command:
-    """What the button queues: the ``/preview`` command of the same name; wake is a sync for now."""
+    """What the button queues: the ``/preview`` command of the same name, or a wake.
+
+    A wake is queued at most once per :data:`WAKE_WINDOW_SECONDS` per preview (a double click, a resent form).
+    """
+    window = int(time.time() // WAKE_WINDOW_SECONDS)
+    delivery = f"dashboard-wake-{preview.namespace}-{window}" if action == "wake" else f"dashboard-{uuid.uuid4()}"
     common = {
         "repo": preview.repo,
         "number": preview.number,
         "installation_id": preview.installation_id,
         "sha": None,
-        "delivery_id": f"dashboard-{uuid.uuid4()}",
+        "delivery_id": delivery,
         "event": "dashboard",
         "action": action,
     }
     if action == "wake":
-        return Command(CommandKind.SYNC, **common)
+        return Command(CommandKind.WAKE, **common, author=login)
     return Command(CommandKind.COMMAND, **common, author=login, text=f"/preview {action}")
+
+
+def touch(backend: Backend, preview: Preview) -> None:
+    """A visit of the preview's page or a press of its buttons is activity: it postpones its sleep."""
+    RedisLedger(backend.redis).put(activity_key(preview.repo, preview.number), str(int(time.time())))
 
 
 @bp.post("/<namespace>/<action>")
@@ -156,6 +172,7 @@ def act(namespace: str, action: str) -> Response:
         if not backend.can_write(g.user, preview.repo, preview.installation_id):
             return page("message.html.j2", 403, title="Not allowed", **_common(),
                         message=f"{action.capitalize()} needs write permission on {preview.repo}.")
+        touch(backend, preview)
         current_app.extensions["previewbot.submitter"].submit(command(action, preview, g.user.login))
     except QueueUnavailable as exc:
         return _unavailable(exc)

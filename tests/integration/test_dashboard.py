@@ -291,7 +291,7 @@ def test_writer_buttons_queue_the_commands(proxy_app: Flask, queue: RecordingQue
     assert (redeploy.kind, redeploy.text, redeploy.author, redeploy.repo, redeploy.number) == (
         CommandKind.COMMAND, "/preview redeploy", "writer", SHOP, 2)
     assert destroy.text == "/preview destroy"
-    assert wake.kind is CommandKind.SYNC
+    assert wake.kind is CommandKind.WAKE
     assert "Destroy queued." in web.get(f"/previews/{ns_name(SHOP, 2)}?queued=destroy").text
 
 

@@ -8,7 +8,7 @@ labelled as previewbot's. ``k8s/deploy/base/rbac.yaml`` expands the same way: th
 ClusterRoleBinding to ``cluster`` (which covers every namespace too), the ClusterRole previewbot binds in
 each preview namespace to ``preview-namespace``. Before comparing, the test drives a representative
 scenario itself (create with a Secret copied from the operator's namespace, update with pruning,
-repository-template Role and RoleBinding, teardown, purge,
+repository-template Role and RoleBinding, sleep and wake, teardown, purge,
 expiry, the watcher's three streams and its Lease), so the comparison holds when this module runs alone too.
 A Role bound by a RoleBinding grants in its own namespace (scope ``namespace <name>``).
 """
@@ -27,6 +27,7 @@ from preview import naming
 from preview.lifecycle import Outcome
 from preview.models import PullRef
 from preview.settings import DEFAULT_TEMPLATES, Settings, load
+from preview.sleep import WakeResult
 from preview.values import access_binding
 from sandbox.kube.audit import Audited
 from sandbox.kube.resources import BY_KEY
@@ -254,6 +255,9 @@ def run_scenario(gh, kube, bot_env: dict[str, str], tmp_path: Path) -> None:
         copied = kube.objects("secrets", naming.namespace_name(REPO, 1))
         assert "shared-config" in {s["metadata"]["name"] for s in copied}  # read from the operator's namespace
         wait_for(lambda: any(s["state"] == "success" for s in gh.statuses(REPO, sha)), 30, what="rollout reported")
+        # sleep and wake: the Deployments' scale subresource and the namespace's sleep marks (a merge patch)
+        assert full.sleeper.sleep(PullRef(REPO, 1))
+        assert full.sleeper.wake(PullRef(REPO, 1)) is WakeResult.WOKEN
         # update: the PR drops its templates and the operator trimmed theirs, so everything else is pruned
         head = gh.push(REPO, 1)
         assert lean.lifecycle.sync(PullRef(REPO, 1), head) is Outcome.DEPLOYED

@@ -21,8 +21,9 @@ from preview.settings import load
 from tests.helpers import wait_for
 from workers.celery_app import make_celery
 from workers.enqueue import Enqueuer
+from workers.requeue import resync_through
 from workers.runtime import Runtime
-from workers.watcher import Watcher, resync_through
+from workers.watcher import Watcher
 
 REPO = "acme/trusty"
 FAST_RETRIES = {"PREVIEWBOT_RETRY_BACKOFF_SECONDS": "0.05", "PREVIEWBOT_RETRY_BACKOFF_MAX_SECONDS": "0.2"}

@@ -88,6 +88,17 @@ class FakeGitHub:
         return [r for s, _, r in self.statuses if s == sha]
 
 
+def _merge(target: dict, patch: dict) -> None:
+    """RFC 7386 merge patch, in place."""
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value
+
+
 @dataclass
 class FakeCluster:
     objects: dict[str, dict] = field(default_factory=dict)
@@ -126,6 +137,34 @@ class FakeCluster:
 
     def kinds(self) -> set[str]:
         return {ObjectRef.parse(k).kind + "/" + ObjectRef.parse(k).name for k in self.objects}
+
+    def deployments_in(self, namespace: str) -> list[dict]:
+        return [
+            obj
+            for obj in self.objects.values()
+            if obj["kind"] == "Deployment" and obj["metadata"].get("namespace") == namespace
+        ]
+
+    def scale(self, namespace: str, name: str, replicas: int) -> None:
+        self.calls.append(f"scale Deployment/{name} {replicas}")
+        obj = self.objects.get(ObjectRef("apps/v1", "Deployment", name, namespace).key())
+        if obj is not None:
+            obj.setdefault("spec", {})["replicas"] = replicas
+
+    def patch(self, ref: ObjectRef, patch: dict) -> None:
+        self.calls.append(f"patch {ref.kind}/{ref.name}")
+        _merge(self.objects[ref.key()], patch)
+
+    def annotate_namespace(self, name: str, annotations: dict[str, str | None]) -> None:
+        self.calls.append(f"annotate {name}")
+        meta = self.objects[ObjectRef("v1", "Namespace", name).key()]["metadata"]
+        current = dict(meta.get("annotations") or {})
+        for key, value in annotations.items():
+            if value is None:
+                current.pop(key, None)
+            else:
+                current[key] = value
+        meta["annotations"] = current
 
 
 class FakeRenderer:

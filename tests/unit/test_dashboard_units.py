@@ -107,7 +107,8 @@ def test_buttons_queue_the_comment_commands() -> None:
     assert (redeploy.repo, redeploy.number, redeploy.installation_id) == (REPO, 7, 42)
     assert command("destroy", preview, "octocat").text == "/preview destroy"
     wake = command("wake", preview, "octocat")
-    assert wake.kind is CommandKind.SYNC and wake.sha is None
+    assert wake.kind is CommandKind.WAKE and wake.sha is None
+    assert wake.delivery_id == command("wake", preview, "octocat").delivery_id  # a double click queues one wake
     assert redeploy.delivery_id != command("redeploy", preview, "octocat").delivery_id
 
 

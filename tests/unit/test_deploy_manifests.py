@@ -52,6 +52,7 @@ PRODUCT_PACKAGES = ("preview", "webhooks", "app", "workers", "integrations")
 #: what the Secrets a user creates hold (k8s/deploy/README.md), with stand-ins for the settings check
 SECRET_VALUES = {
     ("previewbot-github", "webhook-secret"): "webhook-secret-for-the-test",
+    ("previewbot-github", "wake-link-secret"): "wake-link-secret-for-the-test",
     ("previewbot-redis", "url"): "rediss://:password@redis.example.internal:6380/0",
     ("previewbot-dashboard", "client-id"): "Iv1.0123456789abcdef",
     ("previewbot-dashboard", "client-secret"): "client-secret-for-the-test",

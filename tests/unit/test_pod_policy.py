@@ -222,6 +222,11 @@ def _lifecycle(**settings: object) -> tuple[Lifecycle, FakeGitHub, FakeCluster]:
     [
         ('{"run_as_root": true}', {}, "run_as_root: not allowed by this installation (PREVIEWBOT_ALLOW_RUN_AS_ROOT"),
         ('{"quota": {"memory": "9Gi"}}', {"allow_run_as_root": True}, "quota.memory: 9Gi is above the maximum 8Gi"),
+        (
+            '{"resources": {"limits": {"memory": "4Gi"}}}',
+            {},
+            "resources.limits.memory: 4Gi is above the maximum 2Gi (PREVIEWBOT_CONTAINER_MAX_MEMORY)",
+        ),
     ],
 )
 def test_beyond_the_operators_bounds_nothing_is_applied(text: str, settings: dict, problem: str) -> None:

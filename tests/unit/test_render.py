@@ -51,6 +51,7 @@ def make_values(**overrides: object) -> dict:
             "requests": {"cpu": "50m", "memory": "64Mi"},
             "limits": {"cpu": "500m", "memory": "256Mi"},
         },
+        "resources_max": {"cpu": "2", "memory": "2Gi"},
         "env": {},
         "secret_env": [],
         "labels": naming.labels(REPO, NUMBER),
@@ -403,6 +404,15 @@ CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n"
             "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: db\nspec:\n  template:\n    metadata:\n"
             "      annotations:\n        previewbot.io/sha: 0000000000000000000000000000000000000000\n",
             "spec.template.metadata.annotations may not set previewbot's previewbot.io/sha",
+        ),
+        (
+            CONFIGMAP + "  annotations:\n    previewbot.io/strategy: rolling\n",
+            "ConfigMap extra: metadata.annotations may not set previewbot's previewbot.io/strategy",
+        ),
+        (
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: db\n  annotations:\n"
+            "    previewbot.io/strategy: blue-green\n",
+            "Deployment db: metadata.annotations may not set previewbot's previewbot.io/strategy",
         ),
         ("apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: more\n", "may not create a ResourceQuota"),
         ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n", "may not create a Pod"),

@@ -11,7 +11,6 @@ from preview.repo_config import (
     RepoConfig,
     Resources,
     SecretRef,
-    default_resources,
     describe_schema,
     parse,
 )
@@ -49,7 +48,7 @@ def test_absent_or_empty_file_gives_defaults(text: str | None) -> None:
     assert config == DEFAULT == RepoConfig()
     assert config.enabled and config.image is None and config.port is None
     assert (config.health_path, config.replicas, config.env, config.ttl_seconds) == ("/", 1, {}, None)
-    assert config.resources == default_resources()
+    assert config.resources == Resources()  # the operator's defaults (preview.pod_policy.resources)
     assert config.image_template("reg/{repo}:{sha}") == "reg/{repo}:{sha}"
     assert config.container_port(8080) == 8080
 
@@ -83,12 +82,9 @@ def test_disabled_and_nullable_keys() -> None:
     assert config == RepoConfig(enabled=False)
 
 
-def test_partial_resources_keep_other_defaults() -> None:
-    config = load("resources:\n  limits:\n    memory: 512Mi\n")
-    assert config.resources.as_dict() == {
-        "requests": {"cpu": "50m", "memory": "64Mi"},
-        "limits": {"cpu": "500m", "memory": "512Mi"},
-    }
+def test_partial_resources_hold_only_what_is_given() -> None:
+    config = load("resources:\n  limits:\n    memory: 512Mi\n    cpu: null\n")
+    assert config.resources.as_dict() == {"requests": {}, "limits": {"memory": "512Mi"}}
 
 
 @pytest.mark.parametrize(
@@ -121,10 +117,6 @@ def test_partial_resources_keep_other_defaults() -> None:
         (
             "resources: {requests: {cpu: 2, memory: 64Mi}, limits: {cpu: 1500m}}",
             "resources.limits.cpu (line 1): 1500m is below",
-        ),
-        (
-            "resources: {requests: {memory: 1Gi}}",
-            "resources.requests.memory (line 1): 1Gi is above the default limit (256Mi)",
         ),
         ("env: [A, B]", "env (line 1): must be a mapping of variable names to values, got a list"),
         ("env: {1ABC: x}", "env.1ABC (line 1): not a valid variable name"),
@@ -193,7 +185,6 @@ def test_problems_name_the_line_of_their_key() -> None:
     )
     assert problems(text) == [
         "resources.limits.memory (line 5): not a Kubernetes quantity (such as 500m, 0.5, 64Mi, 1Gi): 'lots'",
-        "resources.limits.cpu (line 4): 10m is below resources.requests.cpu (50m)",
         "required_checks[1] (line 8): must be a non-empty string, got ''",
         "env.T.secret (line 10): must be a Kubernetes Secret name (lowercase DNS name), got null",
     ]
@@ -344,8 +335,8 @@ def test_quantities() -> None:
 
 
 def test_zero_limits_are_compared_as_zero() -> None:
-    [found] = problems("resources: {limits: {cpu: 0}}\n")
-    assert found == "resources.limits.cpu (line 1): 0 is below resources.requests.cpu (50m)"
+    [found] = problems("resources: {requests: {cpu: 1n}, limits: {cpu: 0}}\n")
+    assert found == "resources.limits.cpu (line 1): 0 is below resources.requests.cpu (1n)"
     config = load("resources: {requests: {cpu: 0}, limits: {cpu: '0'}}\n")
     assert config.resources.requests["cpu"] == config.resources.limits["cpu"] == "0"
 

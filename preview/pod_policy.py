@@ -9,6 +9,7 @@ is applied (raising the same :class:`~preview.config_schema.ConfigError` an inva
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from preview.config_schema import RESOURCE_KINDS, RESOURCE_NAMES, ConfigError, RepoConfig
@@ -60,6 +61,42 @@ def problems(config: RepoConfig, settings: Settings) -> list[str]:
         if given is not None and amount(name, given) > amount(name, bound):  # type: ignore[operator]
             found.append(f"quota.{name}: {given} is above the maximum {bound} ({max_var})")
     found.extend(_resource_problems(config, settings))
+    if not found:
+        found.extend(_room_problems(config, settings))
+    return found
+
+
+def _room_problems(config: RepoConfig, settings: Settings) -> list[str]:
+    """Whether the ResourceQuota leaves room for an update of the preview's own Deployment.
+
+    A rolling update starts one pod more than ``replicas`` before it stops an old one; blue-green runs
+    both commits side by side. Without that room the new pods are refused and the rollout never ends.
+    """
+    if config.replicas == 0:
+        return []
+    strategy = config.strategy or settings.default_strategy
+    pods, why = (
+        (2 * config.replicas, "both commits side by side")
+        if strategy == "blue-green"
+        else (
+            config.replicas + 1,
+            "one extra pod during an update",
+        )
+    )
+    hard = quota(config, settings)
+    limits = resources(config, settings)["limits"]
+    needs = {
+        "pods": (Decimal(pods), f"{pods} pods"),
+        "cpu": (pods * parse_quantity(limits["cpu"]), f"{pods} × {limits['cpu']} CPU"),
+        "memory": (pods * parse_quantity(limits["memory"]), f"{pods} × {limits['memory']} memory"),
+    }
+    found = []
+    for name, (needed, shown) in needs.items():
+        if needed > parse_quantity(hard[name]):
+            found.append(
+                f"replicas: {config.replicas} with strategy {strategy} needs room for {shown} ({why}), "
+                f"above quota.{name} ({hard[name]})"
+            )
     return found
 
 

@@ -48,7 +48,9 @@ class PodProblem:
         return (self.pod_uid, self.container, FATAL_WAITING.get(self.reason, self.reason))
 
     def describe(self) -> str:
-        """``ImagePullBackOff on container web: <kubelet message, cut>``."""
+        """``ImagePullBackOff on container web: <kubelet message, cut>``; ``FailedCreate: <message>``."""
+        if not self.container:  # the controller could not create pods (quota, LimitRange)
+            return f"{self.reason}: {_shorten(_FORBIDDEN.sub('', self.message), MAX_MESSAGE + 20)}"
         text = f"{self.reason} on container {self.container}"
         if self.reason == "CrashLoopBackOff" and self.restarts:
             text += f" ({self.restarts} restarts)"
@@ -56,6 +58,8 @@ class PodProblem:
         return f"{text}: {message}" if message else text
 
 
+#: the API server's ``pods "web-5d8f7c-x2x9z" is forbidden: `` before an admission refusal: the reason follows
+_FORBIDDEN = re.compile(r'^pods "[^"]*" is forbidden: ')
 _RPC_PREFIX = re.compile(r"^rpc error: code = \w+ desc = ")
 #: the kubelet's ``(pod: "name_ns(uid)", container: web)`` after a security-context refusal: the
 #: description names the container already, and the pod's identity would crowd out the reason
@@ -121,6 +125,24 @@ def pod_problems(pods: Iterable[dict], sha: str) -> list[PodProblem]:
                     )
                 )
     return found
+
+
+def replica_failure(deployment: dict) -> PodProblem | None:
+    """The Deployment's ``ReplicaFailure`` condition (pods refused, e.g. ``exceeded quota``), as a problem.
+
+    The controller keeps retrying, so it can clear itself; the watcher gives it the same grace as a
+    stuck container before it fails the rollout.
+    """
+    cond = _condition(deployment, "ReplicaFailure")
+    if not cond or cond.get("status") != "True":
+        return None
+    meta = deployment.get("metadata") or {}
+    return PodProblem(
+        pod_uid=str(meta.get("uid") or meta.get("name") or ""),
+        container="",
+        reason=str(cond.get("reason") or "ReplicaFailure"),
+        message=str(cond.get("message") or ""),
+    )
 
 
 def report_for(deployment: dict, problem: PodProblem | None = None, url: str | None = None) -> StatusReport | None:

@@ -29,6 +29,11 @@ def _meta(obj: dict, *extra: str) -> dict:
     return out
 
 
+def _failure(condition: dict) -> bool:
+    """A condition whose message the status quotes: pods the controller could not create."""
+    return condition.get("type") == "ReplicaFailure" and isinstance(condition.get("message"), str)
+
+
 def slim(kind: str, obj: dict) -> dict:
     """The parts of ``obj`` the watcher reads."""
     meta = obj.get("metadata") or {}
@@ -40,7 +45,7 @@ def slim(kind: str, obj: dict) -> dict:
         template = (spec.get("template") or {}).get("metadata") or {}
         keep = ("observedGeneration", "replicas", "updatedReplicas", "readyReplicas", "availableReplicas")
         conditions = [
-            {k: c.get(k) for k in ("type", "status", "reason")}
+            {k: c.get(k) for k in ("type", "status", "reason", "message") if k != "message" or _failure(c)}
             for c in status.get("conditions") or ()
             if isinstance(c, dict)
         ]

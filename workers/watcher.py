@@ -27,7 +27,16 @@ from preview import blue_green, naming, sleep
 from preview.models import PullRef, State, StatusReport
 from preview.ports import PermanentError, TemporaryError
 from preview.reporting import Reporter, parse_member
-from preview.rollout import PodProblem, combine, deadline_exceeded, identity, object_sha, pod_problems, report_for
+from preview.rollout import (
+    PodProblem,
+    combine,
+    deadline_exceeded,
+    identity,
+    object_sha,
+    pod_problems,
+    replica_failure,
+    report_for,
+)
 from workers.cluster_view import KINDS, ClusterView
 from workers.enqueue import Enqueuer
 from workers.requeue import resync_through, switch_through
@@ -105,6 +114,7 @@ class Watcher:
         if not deployments:
             return
         problems = pod_problems(self.view.pods.get(namespace, {}).values(), preview.sha)
+        problems += [p for p in map(replica_failure, deployments) if p is not None]
         due = self._due(namespace, problems)
         # past the progress deadline, any current problem explains it, in its grace or not
         reports = [

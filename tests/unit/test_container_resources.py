@@ -122,7 +122,8 @@ def test_a_repository_lowers_and_raises_values_one_by_one_within_bounds() -> Non
         "requests": {"cpu": "10m", "memory": "32Mi"},
         "limits": {"cpu": "500m", "memory": "128Mi"},
     }
-    raised = load("resources:\n  limits: {cpu: 2, memory: 2Gi}\n")  # exactly the default maximums
+    # exactly the default maximums, with a quota that has room for the extra pod of an update
+    raised = load("resources:\n  limits: {cpu: 2, memory: 2Gi}\nquota: {cpu: 4, memory: 4Gi}\n")
     assert pod_policy.check(raised, Settings()) is raised
     assert pod_policy.resources(raised, Settings()) == {
         "requests": {"cpu": "50m", "memory": "64Mi"},
@@ -135,7 +136,8 @@ def test_a_limit_above_the_maximum_is_refused() -> None:
         "resources.limits.cpu: 2001m is above the maximum 2 (PREVIEWBOT_CONTAINER_MAX_CPU)",
         "resources.limits.memory: 4Gi is above the maximum 2Gi (PREVIEWBOT_CONTAINER_MAX_MEMORY)",
     ]
-    assert pod_policy.check(load("resources: {limits: {memory: 4Gi}}\n"), Settings(**GENEROUS))  # type: ignore[arg-type]
+    within = load("resources: {limits: {memory: 4Gi}}\nquota: {memory: 8Gi}\n")
+    assert pod_policy.check(within, Settings(**GENEROUS))  # type: ignore[arg-type]
 
 
 def test_a_request_above_the_maximum_is_refused_once() -> None:
@@ -236,3 +238,32 @@ def test_the_readme_documents_the_resource_settings_with_their_defaults() -> Non
     assert {var: documented.get(var) for var, _ in settings} == {
         var: str(getattr(Settings(), attr)) for var, attr in settings
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            "replicas: 10\n",
+            "replicas: 10 with strategy rolling needs room for 11 pods (one extra pod during an update), "
+            "above quota.pods (10)",
+        ),
+        (
+            "replicas: 3\nstrategy: blue-green\n",
+            "replicas: 3 with strategy blue-green needs room for 6 × 500m CPU (both commits side by side), "
+            "above quota.cpu (2)",
+        ),
+        (
+            "replicas: 5\nstrategy: blue-green\nquota: {cpu: 4, memory: 8Gi}\n",
+            "replicas: 5 with strategy blue-green needs room for 10 × 500m CPU (both commits side by side), "
+            "above quota.cpu (4)",
+        ),
+    ],
+)
+def test_the_quota_must_leave_room_for_an_update(text: str, problem: str) -> None:
+    assert problem in refused(text)
+
+
+def test_room_for_an_update_is_enough() -> None:
+    assert pod_policy.check(load("replicas: 2\nstrategy: blue-green\n"), Settings())  # 4 pods × 500m = 2 CPU
+    assert pod_policy.check(load("replicas: 0\nquota: {pods: 1}\n"), Settings())

@@ -79,6 +79,47 @@ def test_a_stuck_container_fails_once_its_grace_is_over() -> None:
     assert descriptions(github) == ["Rollout failed: ImagePullBackOff on container web: manifest unknown"]
 
 
+QUOTA_REFUSAL = (
+    'pods "web-5d8f7c-x2x9z" is forbidden: exceeded quota: preview-quota, '
+    "requested: pods=1, used: pods=10, limited: pods=10"
+)
+
+
+def refused(status: str = "True") -> dict:
+    deployment = copy.deepcopy(DEPLOYMENT)
+    deployment["metadata"]["uid"] = "d1"
+    condition = {"type": "ReplicaFailure", "status": status, "reason": "FailedCreate", "message": QUOTA_REFUSAL}
+    deployment["status"]["conditions"] = [condition]
+    return deployment
+
+
+def test_pods_the_controller_cannot_create_fail_the_rollout_once_the_grace_is_over() -> None:
+    github, clock = FakeGitHub(), Clock()
+    w = watcher(github, clock)
+    w.view.apply(Changed("deployments", "MODIFIED", refused()))
+    w.reconcile(NS)
+    assert descriptions(github) == []  # the controller retries: it may be a moment's shortage
+    clock.now = 105.0
+    w.reconcile(NS)
+    assert descriptions(github) == [
+        "Rollout failed: FailedCreate: exceeded quota: preview-quota, requested: pods=1, used: pods=10, "
+        "limited: pods=10"
+    ]
+
+
+def test_a_refusal_that_clears_within_the_grace_is_not_reported() -> None:
+    github, clock = FakeGitHub(), Clock()
+    w = watcher(github, clock)
+    w.view.apply(Changed("deployments", "MODIFIED", refused()))
+    w.reconcile(NS)
+    clock.now = 103.0
+    w.view.apply(Changed("deployments", "MODIFIED", refused("False")))
+    w.reconcile(NS)
+    clock.now = 110.0
+    w.reconcile(NS)
+    assert all(r.state is State.PENDING for r in github.for_sha(SHA))
+
+
 def test_a_pod_that_recovers_within_the_grace_is_not_reported() -> None:
     github, clock = FakeGitHub(), Clock()
     w = watcher(github, clock)

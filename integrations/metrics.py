@@ -42,6 +42,7 @@ TASKS = frozenset(
         "purge_repositories",
         "switch_traffic",
         "wake_preview",
+        "settle_sleep",
     }
 )
 #: what a task run ended in: returned (``done``, or the named no-op), retried, or failed
@@ -137,9 +138,7 @@ WATCHER_LEADER = Gauge(
     multiprocess_mode="mostrecent",
     registry=None,
 )
-LEADER_CHANGES = Counter(
-    "previewbot_leader_changes", "Times this watcher started or stopped leading.", registry=None
-)
+LEADER_CHANGES = Counter("previewbot_leader_changes", "Times this watcher started or stopped leading.", registry=None)
 GC_DELETIONS = Counter(
     "previewbot_gc_deletions",
     "Previews the garbage collector queued for removal, by reason.",
@@ -280,6 +279,4 @@ def rollout_finished(success: bool, seconds: float) -> None:
 
 def webhooks_counter() -> Counter:
     """``previewbot_webhooks_total{event, result}``; one per web app (the app counts its own answers)."""
-    return Counter(
-        "previewbot_webhooks", "Webhook deliveries by event and result.", ("event", "result"), registry=None
-    )
+    return Counter("previewbot_webhooks", "Webhook deliveries by event and result.", ("event", "result"), registry=None)

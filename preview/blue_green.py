@@ -35,11 +35,47 @@ MAX_DESCRIPTION = 140  # GitHub keeps this much of a commit status
 
 
 @dataclass(frozen=True, slots=True)
+class Layout:
+    """Which of a preview's objects follow the switch, as the namespace records it (``previewbot.io/layout``).
+
+    ``deployments``: the applied commit's switched Deployments, all of which must be available before the
+    switch; ``pinned``: the Services that select their pods; ``held``: Services the serving commit's
+    pods still get until the switch although the applied commit no longer pins them; ``serving``: the
+    Services that select the serving commit now.
+    """
+
+    deployments: tuple[str, ...] = ()
+    pinned: tuple[str, ...] = ()
+    held: tuple[str, ...] = ()
+    serving: tuple[str, ...] = ()
+
+    def encode(self) -> str:
+        fields = {"deployments": self.deployments, "pinned": self.pinned, "held": self.held, "serving": self.serving}
+        return json.dumps({k: list(v) for k, v in fields.items()}, separators=(",", ":"))
+
+    @classmethod
+    def of(cls, annotations: Mapping[str, str]) -> Layout:
+        """The layout previewbot recorded on a namespace (empty when absent or malformed)."""
+        try:
+            data = json.loads(annotations.get(Annotations.LAYOUT, "{}"))
+        except ValueError:
+            return cls()
+        if not isinstance(data, dict):
+            return cls()
+
+        def names(key: str) -> tuple[str, ...]:
+            value = data.get(key)
+            return tuple(n for n in value if isinstance(n, str)) if isinstance(value, list) else ()
+
+        return cls(names("deployments"), names("pinned"), names("held"), names("serving"))
+
+
+@dataclass(frozen=True, slots=True)
 class Prepared:
-    """The manifests of one commit, and the Services pinned to the serving commit."""
+    """The manifests of one commit and their :class:`Layout`."""
 
     manifests: list[dict]
-    pinned: list[str]  # names of the Services that select the switched pods
+    layout: Layout
 
 
 def _is_deployment(manifest: Mapping) -> bool:
@@ -59,43 +95,73 @@ def deployment_name(name: str, sha: str) -> str:
     return renamed
 
 
-def prepare(manifests: Iterable[dict], sha: str, serving: str) -> Prepared:
-    """The manifests for commit ``sha`` with their Services pinned to commit ``serving``.
+def switched_names(manifests: Iterable[dict], sha: str) -> list[str]:
+    """The names the switched Deployments of ``manifests`` get for commit ``sha``."""
+    return sorted(deployment_name(str(m["metadata"]["name"]), sha) for m in manifests if _switchable(m))
 
-    A template that renders a malformed Deployment or Service is left as it is: the API server's
-    validation names the problem when it is applied.
+
+def _switchable(manifest: Mapping) -> bool:
+    if not _switched(manifest):
+        return False
+    spec = manifest.get("spec")
+    template = spec.get("template") if isinstance(spec, dict) else None
+    meta = template.get("metadata") if isinstance(template, dict) else None
+    return (
+        isinstance(spec, dict)
+        and isinstance(spec.get("selector"), dict)
+        and isinstance(meta, dict)
+        and isinstance(meta.get("labels"), dict)
+        and isinstance((manifest.get("metadata") or {}).get("name"), str)
+    )
+
+
+def prepare(manifests: Iterable[dict], sha: str, serving: str, before: Layout = Layout()) -> Prepared:
+    """The manifests for commit ``sha`` while commit ``serving`` serves (the same commit: no switch waits).
+
+    Services that selected the serving commit (``before.serving``) keep selecting it until the switch;
+    a Service the commit newly pins selects the commit at once (its pods are the only ones it can
+    select). A template that renders a malformed Deployment or Service is left as it is: the API
+    server's validation names the problem when it is applied.
     """
-    value, pin = naming.label_value(sha), naming.label_value(serving)
+    value, waiting = naming.label_value(sha), serving != sha
     out: list[dict] = []
     pod_labels: list[dict] = []
     for manifest in manifests:
-        if not _switched(manifest):
+        if not _switchable(manifest):
             out.append(manifest)
             continue
         renamed = copy.deepcopy(manifest)
-        spec = renamed.get("spec")
-        template = spec.get("template") if isinstance(spec, dict) else None
-        selector = spec.get("selector") if isinstance(spec, dict) else None
-        meta = template.get("metadata") if isinstance(template, dict) else None
-        if not (isinstance(selector, dict) and isinstance(meta, dict) and isinstance(meta.get("labels"), dict)):
-            out.append(manifest)
-            continue
+        spec = renamed["spec"]
+        meta = spec["template"]["metadata"]
         pod_labels.append(dict(meta["labels"]))
-        renamed["metadata"]["name"] = deployment_name(str(renamed["metadata"]["name"]), sha)
-        selector["matchLabels"] = {**(selector.get("matchLabels") or {}), SHA_LABEL: value}
+        renamed["metadata"]["name"] = deployment_name(renamed["metadata"]["name"], sha)
+        spec["selector"]["matchLabels"] = {**(spec["selector"].get("matchLabels") or {}), SHA_LABEL: value}
         meta["labels"] = {**meta["labels"], SHA_LABEL: value}
         out.append(renamed)
-    pinned = []
+    pinned, held, on_serving = [], [], []
     for index, manifest in enumerate(out):
         chosen = (manifest.get("spec") or {}).get("selector") if manifest.get("kind") == "Service" else None
         if manifest.get("apiVersion") != "v1" or not isinstance(chosen, dict) or not chosen:
             continue
-        if any(chosen.items() <= labels.items() for labels in pod_labels):
-            service = copy.deepcopy(manifest)
-            service["spec"]["selector"] = {**chosen, SHA_LABEL: pin}
-            out[index] = service
-            pinned.append(str(service["metadata"]["name"]))
-    return Prepared(out, sorted(pinned))
+        name = str((manifest.get("metadata") or {}).get("name"))
+        follows = any(chosen.items() <= labels.items() for labels in pod_labels)
+        kept_on_serving = waiting and name in before.serving
+        if not (follows or kept_on_serving):
+            continue
+        service = copy.deepcopy(manifest)
+        commit = serving if kept_on_serving else sha
+        service["spec"]["selector"] = {**chosen, SHA_LABEL: naming.label_value(commit)}
+        out[index] = service
+        (pinned if follows else held).append(name)
+        if kept_on_serving:
+            on_serving.append(name)
+    layout = Layout(
+        deployments=tuple(switched_names(manifests, sha)),
+        pinned=tuple(sorted(pinned)),
+        held=tuple(sorted(held)),
+        serving=tuple(sorted(on_serving if waiting else pinned)),
+    )
+    return Prepared(out, layout)
 
 
 def commit_of(deployment: Mapping) -> str | None:
@@ -105,14 +171,19 @@ def commit_of(deployment: Mapping) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def ready(deployments: Iterable[dict], sha: str) -> bool:
-    """Whether every switched Deployment of commit ``sha`` (at least one) is fully available."""
-    value = naming.label_value(sha)
-    mine = [d for d in deployments if commit_of(d) == value and not (d.get("metadata") or {}).get("deletionTimestamp")]
-    if not mine:
-        return False
-    for deployment in mine:
-        report = report_for(deployment)
+def ready(deployments: Iterable[dict], expected: Iterable[str]) -> bool:
+    """Whether every Deployment named in ``expected`` exists, is current and fully available.
+
+    Nothing expected (every Deployment opted out) is ready: there is nothing to wait for.
+    """
+    found = {
+        (d.get("metadata") or {}).get("name"): d
+        for d in deployments
+        if not (d.get("metadata") or {}).get("deletionTimestamp")
+    }
+    for name in expected:
+        deployment = found.get(name)
+        report = report_for(deployment) if deployment is not None else None
         if report is None or report.state is not State.SUCCESS:
             return False
     return True
@@ -142,15 +213,6 @@ def kept(old_inventory: Iterable[str], inventory: Iterable[str], serving_sha: st
         for key in old_inventory
         if key not in new and key.startswith("apps/v1/Deployment/") and ObjectRef.parse(key).name.endswith(suffix)
     )
-
-
-def pinned_services(annotations: Mapping[str, str]) -> list[str]:
-    """The names of the Services the last deploy pinned (an annotation previewbot wrote)."""
-    try:
-        names = json.loads(annotations.get(Annotations.PINNED, "[]"))
-    except ValueError:
-        return []
-    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
 
 
 def failed(description: str, sha: str, serving_sha: str) -> str:

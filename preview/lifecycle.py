@@ -223,14 +223,7 @@ class Lifecycle(Teardown, Switch):
         old_inventory = json.loads(ns.annotations.get(Annotations.INVENTORY, "[]")) if ns else []
         switch: dict[str, str] = {}
         if self.strategy(config) == blue_green.BLUE_GREEN:
-            serving = self._serving(ns, pr.head_sha)
-            prepared = blue_green.prepare(others, pr.head_sha, serving)
-            others = prepared.manifests
-            switch = {
-                Annotations.STRATEGY: blue_green.BLUE_GREEN,
-                Annotations.SERVING_SHA: serving,
-                Annotations.PINNED: json.dumps(prepared.pinned, separators=(",", ":")),
-            }
+            others, switch = self._blue_green(ns, others, pr.head_sha)
         inventory = sorted(ObjectRef.of(m).key() for m in others)
         if switch and switch[Annotations.SERVING_SHA] != pr.head_sha:
             inventory += blue_green.kept(old_inventory, inventory, switch[Annotations.SERVING_SHA])

@@ -56,6 +56,7 @@ class CommandKind(StrEnum):
     CHECKS = "checks"  # a check or status finished on a commit; number unknown
     PURGE = "purge"  # the App lost access to repositories; ``repo`` holds their comma-separated names
     SWITCH = "switch"  # blue-green: the applied commit is ready; switch the Services to it
+    SLEEP = "sleep"  # the idle sweep: settle one preview's sleep under the PR's lock
     WAKE = "wake"  # scale a sleeping preview back up (the dashboard's button, a wake link)
 
 

@@ -110,6 +110,6 @@ class Annotations:
     ACCESS = f"{PREFIX}/access-role"
     STRATEGY = f"{PREFIX}/strategy"  # rolling or blue-green, as last deployed
     SERVING_SHA = f"{PREFIX}/serving-sha"  # blue-green: the commit the Services select
-    PINNED = f"{PREFIX}/pinned-services"  # blue-green: JSON list of the Services that switch
+    LAYOUT = f"{PREFIX}/layout"  # blue-green: the Deployments and Services that switch (preview/blue_green.py)
     SLEEPING_SINCE = f"{PREFIX}/sleeping-since"  # scaled to zero for idleness at this time (preview/sleep.py)
     SLEEP_REPLICAS = f"{PREFIX}/sleep-replicas"  # JSON {Deployment name: replicas} to restore on wake

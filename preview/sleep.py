@@ -129,6 +129,8 @@ class Sleeper:
     settings: Settings
     clock: Callable[[], datetime] = now
     slots: Slots | None = None
+    #: queues :meth:`settle` for a PR as a task under its lock (the watcher's sweep); None: settle at once
+    request: Callable[[PullRef], object] | None = None
 
     @classmethod
     def of(cls, lifecycle: LifecycleBase) -> Sleeper:
@@ -162,20 +164,41 @@ class Sleeper:
     # -- sleep ------------------------------------------------------------------------------------
 
     def sweep(self, keep_label: str) -> list[PullRef]:
-        """Put every idle preview to sleep, and complete any sleep or wake left half done; return those slept."""
+        """Find idle previews and sleeps or wakes left half done; settle each (or queue it); return them.
+
+        With :attr:`request` set each is settled by a task under the PR's lock, so a sleep never
+        interleaves with a deploy, a wake or a switch of the same preview.
+        """
         if self.settings.idle_sleep_seconds <= 0:
             return []
-        slept = []
+        found = []
         for ns in self.cluster.list_namespaces(f"{naming.MANAGED_BY}={naming.MANAGER}"):
             ref = ref_of(ns)
             if ns.terminating or ref is None:
                 continue
-            if Annotations.SLEEPING_SINCE in ns.annotations:
-                self._converge(ns, ref)
-            elif self._idle(ns, ref) and self._may_sleep(ref, keep_label):
-                self._start(ns, ref)
-                slept.append(ref)
-        return slept
+            if self._unsettled(ns, ref) or (Annotations.SLEEPING_SINCE not in ns.annotations and self._idle(ns, ref)):
+                if self.request is not None:
+                    self.request(ref)
+                    found.append(ref)
+                elif self.settle(ref, keep_label):
+                    found.append(ref)
+        return found
+
+    def settle(self, ref: PullRef, keep_label: str) -> bool:
+        """From a fresh read: complete a sleep or wake left half done, or put an idle preview to sleep.
+
+        Returns whether it fell asleep now.
+        """
+        ns = self.cluster.read_namespace(naming.namespace_name(ref.repo, ref.number))
+        if ns is None or ns.terminating or self.settings.idle_sleep_seconds <= 0:
+            return False
+        if Annotations.SLEEPING_SINCE in ns.annotations:
+            self._converge(ns, ref)
+            return False
+        if self._idle(ns, ref) and self._may_sleep(ref, keep_label):
+            self._start(ns, ref)
+            return True
+        return False
 
     def _idle(self, ns: NamespaceInfo, ref: PullRef) -> bool:
         applied = ns.annotations.get(Annotations.APPLIED_SHA)
@@ -232,11 +255,23 @@ class Sleeper:
         text = f"{SLEEPING} after {idle} idle: comment /preview wake or open the link"
         return StatusReport(State.SUCCESS, text, link)
 
+    def _unsettled(self, ns: NamespaceInfo, ref: PullRef) -> bool:
+        """Whether a namespace's sleep marks say a sleep or wake stopped half way (what :meth:`_converge` does)."""
+        since = ns.annotations.get(Annotations.SLEEPING_SINCE)
+        if not since:
+            return False
+        return (
+            not asleep(ns.annotations)
+            or self.ledger.get(_waking_key(ref)) == since
+            or self.ledger.get(_slept_key(ref)) != since
+        )
+
     def _converge(self, ns: NamespaceInfo, ref: PullRef) -> None:
         """A namespace carrying the sleep marks: complete what a crash (or a race with a deploy) left."""
         since = ns.annotations[Annotations.SLEEPING_SINCE]
-        if not asleep(ns.annotations):
-            self._clear(ns.name, ref)  # deployed after the sleep began: the apply restored the replicas
+        if not asleep(ns.annotations):  # deployed after the sleep began
+            self._restore(ns, only_stopped=True)  # what the apply did not scale back (a scale cut short)
+            self._clear(ns.name, ref)
             return
         if self.ledger.get(_waking_key(ref)) == since:
             self.wake(ref)  # a wake started and stopped half way

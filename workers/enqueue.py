@@ -32,6 +32,7 @@ TASK_NAMES = {
     CommandKind.PURGE: "previewbot.purge_repositories",
     CommandKind.SWITCH: "previewbot.switch_traffic",
     CommandKind.WAKE: "previewbot.wake_preview",
+    CommandKind.SLEEP: "previewbot.settle_sleep",
 }
 
 #: Message header holding the time (epoch seconds) the intake built the message.

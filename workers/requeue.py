@@ -12,7 +12,7 @@ from collections.abc import Callable
 from preview.models import Command, CommandKind, PullRef
 from workers.enqueue import Enqueuer
 
-__all__ = ["resync_through", "switch_through"]
+__all__ = ["resync_through", "sleep_through", "switch_through"]
 
 
 def resync_through(enqueuer: Enqueuer, window_seconds: int) -> Callable[[PullRef, str], object]:
@@ -35,3 +35,14 @@ def switch_through(enqueuer: Enqueuer, window_seconds: int = 10) -> Callable[[Pu
         return enqueuer.submit(Command(CommandKind.SWITCH, ref.repo, ref.number, ref.installation_id, sha, delivery))
 
     return switch
+
+
+def sleep_through(enqueuer: Enqueuer, window_seconds: int) -> Callable[[PullRef], object]:
+    """Queue the settling of a PR's sleep (the idle sweep), at most once per ``window_seconds``."""
+
+    def request(ref: PullRef) -> object:
+        window = int(time.time() // max(window_seconds, 1))
+        delivery = f"sleep:{ref.repo}#{ref.number}:{window}"
+        return enqueuer.submit(Command(CommandKind.SLEEP, ref.repo, ref.number, ref.installation_id, None, delivery))
+
+    return request

@@ -219,6 +219,13 @@ def register(app: Celery, runtime: Runtime) -> None:
         job = Job.of(message)
         return _run(self, runtime, job, lambda lc: lc.switch(job.ref, job.sha or ""))
 
+    @task("settle_sleep")
+    def settle_sleep(self: Task, **message: object) -> str:
+        """Put the PR's idle preview to sleep, or finish a sleep or wake left half done (the idle sweep)."""
+        job = Job.of(message)
+        settle = runtime.sleeper.settle
+        return _run(self, runtime, job, lambda _lc: "slept" if settle(job.ref, runtime.settings.keep_label) else "done")
+
     @task("wake_preview")
     def wake_preview(self: Task, **message: object) -> str:
         """Scale the PR's sleeping preview back up (the dashboard's Wake button, a wake link)."""

@@ -39,7 +39,7 @@ from preview.rollout import (
 )
 from workers.cluster_view import KINDS, ClusterView
 from workers.enqueue import Enqueuer
-from workers.requeue import resync_through, switch_through
+from workers.requeue import resync_through, sleep_through, switch_through
 from workers.streams import ClusterSource, Listed, Stream, _NeverRaised
 
 log = logging.getLogger(__name__)
@@ -301,12 +301,14 @@ def main() -> None:
     from integrations.kube import WatchExpired
 
     enqueuer = Enqueuer(runtime.redis, make_celery(settings, runtime), settings.delivery_ttl_seconds)
+    sleeper = runtime.sleeper
+    sleeper.request = sleep_through(enqueuer, settings.watch_resync_seconds)  # settled under each PR's lock
     watcher = Watcher(
         runtime.cluster,
         runtime.reporter,
         resync_seconds=settings.watch_resync_seconds,
         expired=WatchExpired,
-        sweep=lambda: (runtime.lifecycle.expire(settings.keep_label), runtime.sleeper.sweep(settings.keep_label)),
+        sweep=lambda: (runtime.lifecycle.expire(settings.keep_label), sleeper.sweep(settings.keep_label)),
         grace_seconds=settings.failure_grace_seconds,
         stale_pending_seconds=settings.stale_pending_seconds,
         resync=resync_through(enqueuer, settings.stale_pending_seconds),

@@ -12,6 +12,7 @@ from preview import blue_green, naming
 from preview.lifecycle import Lifecycle, Outcome
 from preview.models import ObjectRef, PullRef, State, StatusReport
 from preview.naming import Annotations
+from preview.ports import TemporaryError
 from preview.reporting import Reporter
 from preview.settings import DEFAULT_TEMPLATES, Settings
 from tests.unit.fakes import FakeCluster, FakeGitHub, MemoryLedger
@@ -77,7 +78,8 @@ def test_a_new_preview_serves_its_first_commit_at_once(world) -> None:
     assert service_commit(cluster) == A
     ns = annotations(cluster)
     assert ns[Annotations.STRATEGY] == "blue-green" and ns[Annotations.SERVING_SHA] == A
-    assert ns[Annotations.PINNED] == '["web"]'
+    layout = blue_green.Layout.of(ns)
+    assert layout == blue_green.Layout(deployments=(f"web-{A[:7]}",), pinned=("web",), serving=("web",))
 
 
 def test_a_push_runs_beside_the_serving_commit_until_the_switch(world) -> None:
@@ -171,7 +173,7 @@ def test_services_of_other_pods_and_opted_out_deployments_are_left_alone() -> No
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "external"}, "spec": {"type": "ExternalName"}},
     ]
     prepared = blue_green.prepare(copy.deepcopy(manifests), B, A)
-    assert prepared.manifests == manifests and prepared.pinned == []
+    assert prepared.manifests == manifests and prepared.layout == blue_green.Layout()
 
 
 def test_the_failure_names_the_new_commit_and_the_one_still_serving() -> None:
@@ -238,3 +240,88 @@ def test_the_watcher_reports_a_failed_new_commit_with_the_one_still_serving() ->
     assert github.for_sha(B) == [
         StatusReport(State.FAILURE, "Rollout of bbbbbbb failed: ProgressDeadlineExceeded; aaaaaaa still serving")
     ]
+
+
+DB_LABELS = {"app": "db"}
+
+
+def db(*, rolling: bool) -> list[dict]:
+    annotations = {blue_green.STRATEGY_ANNOTATION: "rolling"} if rolling else {}
+    return [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "db", "annotations": annotations},
+            "spec": {"selector": {"matchLabels": DB_LABELS}, "template": {"metadata": {"labels": DB_LABELS}}},
+        },
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db"}, "spec": {"selector": DB_LABELS}},
+    ]
+
+
+def test_a_deployment_opting_out_keeps_its_service_on_the_serving_commit_until_the_switch() -> None:
+    before = blue_green.prepare(db(rolling=False), A, A).layout
+    assert before.serving == ("db",)
+    prepared = blue_green.prepare(db(rolling=True), B, A, before)
+    service = prepared.manifests[1]
+    assert service["spec"]["selector"] == {**DB_LABELS, blue_green.SHA_LABEL: A}  # not B's rolling pods too
+    assert prepared.layout.held == ("db",) and prepared.layout.pinned == ()
+    assert prepared.layout.deployments == ()
+
+
+def test_a_service_newly_pinned_selects_the_new_commit_at_once() -> None:
+    prepared = blue_green.prepare(db(rolling=False), B, A, blue_green.Layout())  # db was rolling before
+    assert prepared.manifests[1]["spec"]["selector"] == {**DB_LABELS, blue_green.SHA_LABEL: B}
+    assert prepared.layout.serving == ()  # nothing selects the serving commit's pods
+
+
+def test_every_expected_deployment_must_exist_and_be_available() -> None:
+    ready = {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1}
+    web = {"metadata": {"name": "web-bbbbbbb", "generation": 1}, "spec": {"replicas": 1}, "status": ready}
+    assert blue_green.ready([web], ["web-bbbbbbb"])
+    assert not blue_green.ready([web], ["web-bbbbbbb", "api-bbbbbbb"])  # api's apply failed: not yet
+    assert blue_green.ready([], [])  # every Deployment opted out: nothing to wait for
+
+
+def test_a_commit_with_nothing_to_switch_serves_at_once(world) -> None:
+    lc, github, cluster = world
+    push(lc, github, A)
+    available(cluster, A)
+    lc.renderer = OptedOut(lc.renderer)
+    assert push(lc, github, B) is Outcome.DEPLOYED
+    assert annotations(cluster)[Annotations.SERVING_SHA] == B
+    assert deployment(cluster, A) is None  # nothing is kept for a switch that would never come
+
+
+class OptedOut:
+    """The built-in templates with the ``web`` Deployment opted out of blue-green."""
+
+    def __init__(self, inner: TemplateRenderer) -> None:
+        self.inner = inner
+
+    def render(self, values: dict, extra: dict | None = None) -> list[dict]:
+        out = self.inner.render(values, extra)
+        for manifest in out:
+            if manifest["kind"] == "Deployment":
+                manifest["metadata"].setdefault("annotations", {})[blue_green.STRATEGY_ANNOTATION] = "rolling"
+        return out
+
+
+def test_a_switch_cut_short_is_finished_by_its_retry(world) -> None:
+    lc, github, cluster = world
+    push(lc, github, A)
+    available(cluster, A)
+    push(lc, github, B)
+    available(cluster, B)
+    real = cluster.annotate_namespace
+
+    def dies(name: str, annotations: dict) -> None:
+        raise TemporaryError("the worker stopped here")
+
+    cluster.annotate_namespace = dies  # type: ignore[method-assign]
+    with pytest.raises(TemporaryError):
+        lc.switch(REF, B)
+    assert service_commit(cluster) == B and deployment(cluster, A) is None  # Services moved, then A removed
+    cluster.annotate_namespace = real  # type: ignore[method-assign]
+    assert lc.switch(REF, B) is Outcome.DEPLOYED  # the retry still sees a switch waiting, and records it
+    assert annotations(cluster)[Annotations.SERVING_SHA] == B
+    assert f"web-{A[:7]}" not in annotations(cluster)[Annotations.INVENTORY]

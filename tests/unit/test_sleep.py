@@ -302,3 +302,28 @@ def test_a_push_to_a_sleeping_preview_without_a_free_slot_waits_asleep() -> None
     assert world.sleeper.wake(REF) is WakeResult.WOKEN
     assert world.replicas() == 1 and not asleep(world.annotations())
     assert world.last(head) == StatusReport(State.PENDING, "Waking up…")
+
+
+def test_a_scale_down_that_lost_to_a_deploy_is_scaled_back(world: World) -> None:
+    marks = {Annotations.SLEEPING_SINCE: "2025-12-31T00:00:00Z", Annotations.SLEEP_REPLICAS: '{"web": 1}'}
+    world.cluster.annotate_namespace(NS, marks)  # the sleep began, a deploy came, then the scale-down ran
+    world.cluster.scale(NS, "web", 0)
+    world.sleeper.sweep("keep")
+    assert Annotations.SLEEPING_SINCE not in world.annotations() and world.replicas() == 1
+
+
+def test_the_watchers_sweep_only_queues_and_the_task_settles_under_the_lock(world: World) -> None:
+    queued: list[PullRef] = []
+    world.sleeper.request = queued.append
+    world.clock.advance(IDLE)
+    calls = len(world.cluster.calls)
+    assert world.sleeper.sweep("keep") == [REF] and queued == [REF]
+    assert world.replicas() == 1  # nothing done outside the PR's lock
+    assert [c for c in world.cluster.calls[calls:] if not c.startswith("read")] == []
+    world.deploy(sha=B)  # a push lands before the task runs: no longer idle
+    assert world.sleeper.settle(REF, "keep") is False and world.replicas() == 1
+    world.clock.advance(IDLE)
+    assert world.sleeper.settle(REF, "keep") is True and world.replicas() == 0
+    assert world.last(B).description.startswith("Sleeping")  # on the commit deployed now, not the one listed
+    queued.clear()
+    assert world.sleeper.sweep("keep") == [] and queued == []  # asleep and settled: nothing queued

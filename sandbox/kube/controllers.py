@@ -7,7 +7,7 @@ import time
 from collections.abc import Hashable
 from typing import Any
 
-from . import deployments, endpointslices, gc, namespaces, podsync, replicasets
+from . import deployments, endpointslices, gc, namespaces, podsync, quotacontroller, replicasets
 from .errors import ApiError
 from .resources import BY_KEY, RESOURCES, ResourceType
 from .store import Event, Store
@@ -21,6 +21,7 @@ DEPLOY = BY_KEY["deployments.apps"]
 RS = BY_KEY["replicasets.apps"]
 POD = BY_KEY["pods"]
 NS = BY_KEY["namespaces"]
+QUOTA_SOURCES = {POD.key, BY_KEY["resourcequotas"].key}
 ENDPOINT_SOURCES = {POD.key, BY_KEY["services"].key, BY_KEY["endpointslices.discovery.k8s.io"].key}
 KIND_TO_RES = {r.kind: r for r in RESOURCES}
 
@@ -69,6 +70,8 @@ class ControllerManager:
             self.loop.add(("namespace", "", name))
         if event.key in ENDPOINT_SOURCES:
             self.loop.add(("endpointslices", ns))
+        if event.key in QUOTA_SOURCES:
+            self.loop.add(("quota", ns))
         for ref in meta.get("ownerReferences") or []:
             owner = {"Deployment": "deployment", "ReplicaSet": "replicaset"}.get(ref.get("kind", ""))
             if owner:
@@ -99,6 +102,8 @@ class ControllerManager:
                 namespaces.sync(self, key[2])
             elif kind == "endpointslices":
                 endpointslices.sync(self, key[1])
+            elif kind == "quota":
+                quotacontroller.sync(self, key[1])
             elif kind == "orphans":
                 gc.collect_orphans(self, key[1], key[2])
             elif kind == "dependents":

@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 from .imageref import tag_of
+from .quantity import normalised
 
 _ips = itertools.count(10)
 _ips_lock = threading.Lock()
@@ -30,6 +31,38 @@ def _pod_spec(spec: dict[str, Any]) -> None:
         for p in c.get("ports") or []:
             if isinstance(p, dict):
                 p.setdefault("protocol", "TCP")
+
+
+def _requests_from_limits(spec: dict[str, Any]) -> None:
+    """A Pod's (not a template's) containers request what they limit unless they say otherwise."""
+    for c in (spec.get("containers") or []) + (spec.get("initContainers") or []):
+        resources = c.get("resources") if isinstance(c, dict) else None
+        if isinstance(resources, dict) and resources.get("limits"):
+            requests = resources.setdefault("requests", {})
+            for key, value in resources["limits"].items():
+                requests.setdefault(key, value)
+
+
+def _limit_range(spec: dict[str, Any]) -> None:
+    """Canonical quantities; a Container item's ``default`` from ``max``, ``defaultRequest`` from ``default``
+    then ``min``."""
+    for item in spec.get("limits") or []:
+        if not isinstance(item, dict):
+            continue
+        for field in ("max", "min", "default", "defaultRequest", "maxLimitRequestRatio"):
+            if isinstance(item.get(field), dict):
+                item[field] = {k: normalised(v) for k, v in item[field].items()}
+        if item.get("type") == "Container":
+            default = item.setdefault("default", {})
+            request = item.setdefault("defaultRequest", {})
+            for key, value in (item.get("max") or {}).items():
+                default.setdefault(key, value)
+            for source in (default, item.get("min") or {}):
+                for key, value in source.items():
+                    request.setdefault(key, value)
+            for field in ("default", "defaultRequest"):
+                if not item[field]:
+                    del item[field]
 
 
 def _workload(spec: dict[str, Any], deployment: bool) -> None:
@@ -87,6 +120,7 @@ def apply_defaults(kind: str, obj: dict[str, Any], old: dict[str, Any] | None) -
     elif kind == "Pod":
         spec = obj.setdefault("spec", {})
         _pod_spec(spec)
+        _requests_from_limits(spec)
         spec.setdefault("serviceAccountName", "default")
         spec.setdefault("serviceAccount", spec["serviceAccountName"])
         spec.setdefault("enableServiceLinks", True)
@@ -94,6 +128,12 @@ def apply_defaults(kind: str, obj: dict[str, Any], old: dict[str, Any] | None) -
         spec.setdefault("priority", 0)
         obj.setdefault("status", {}).setdefault("phase", "Pending")
         obj["status"].setdefault("qosClass", "BestEffort")
+    elif kind == "LimitRange":
+        _limit_range(obj.setdefault("spec", {}))
+    elif kind == "ResourceQuota":
+        hard = obj.setdefault("spec", {}).get("hard")
+        if isinstance(hard, dict):
+            obj["spec"]["hard"] = {k: normalised(v) for k, v in hard.items()}
     elif kind == "Service":
         _service(obj.setdefault("spec", {}), old)
         obj.setdefault("status", {}).setdefault("loadBalancer", {})

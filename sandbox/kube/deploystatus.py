@@ -135,6 +135,30 @@ def _progress(
         ctx.loop.add_after(ctx.scaled(float(deadline)) + 0.01, key)
 
 
+def _replica_failure(
+    conds: dict[str, dict[str, Any]], new_rs: dict[str, Any] | None, all_rs: list[dict[str, Any]]
+) -> None:
+    """Copy the ``ReplicaFailure`` condition of the new ReplicaSet (else of any other) or drop the Deployment's."""
+    for rs in ([new_rs] if new_rs is not None else []) + all_rs:
+        for c in (rs.get("status") or {}).get("conditions") or []:
+            if c.get("type") == "ReplicaFailure":
+                when = c.get("lastTransitionTime", rfc3339())
+                copied = {
+                    "type": "ReplicaFailure",
+                    "status": c.get("status", "True"),
+                    "lastUpdateTime": when,
+                    "lastTransitionTime": when,
+                    "reason": c.get("reason", ""),
+                    "message": c.get("message", ""),
+                }
+                previous = conds.get("ReplicaFailure")
+                if previous and previous.get("status") == copied["status"]:
+                    copied["lastTransitionTime"] = previous.get("lastTransitionTime", when)
+                set_condition(conds, copied)
+                return
+    conds.pop("ReplicaFailure", None)
+
+
 def write_status(
     ctx: ControllerManager,
     deploy: dict[str, Any],
@@ -151,6 +175,7 @@ def write_status(
     _available(conds, found["availableReplicas"], desired, max_unavailable)
     if mem is not None:
         _progress(ctx, deploy, new_rs, found, conds, desired, mem)
+        _replica_failure(conds, new_rs, all_rs)
     status: dict[str, Any] = {"observedGeneration": deploy["metadata"].get("generation", 1)}
     status.update({k: v for k, v in found.items() if v})
     terminating = _terminating(all_rs)

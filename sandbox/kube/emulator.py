@@ -10,6 +10,7 @@ from . import kubeconfig, registry
 from .authn import Authenticator
 from .controllers import ControllerManager
 from .faults import FaultInjector, RecordedRequest
+from .podadmission import PodAdmission
 from .rbac import Authorizer, bootstrap_policy
 from .resources import BY_KEY
 from .server import ApiApp, ApiServer
@@ -34,6 +35,7 @@ class KubeEmulator:
         #: the token :meth:`write_kubeconfig` writes when given none (the admin's unless changed)
         self.kubeconfig_token = self.token
         self.store = Store(history_window)
+        self.store.admission.append(PodAdmission(self.store))
         self.faults = FaultInjector()
         self.controllers = ControllerManager(self.store, self.speed)
         self.authn = Authenticator(self.store, self.token, anonymous_as_admin)

@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from . import errors
 from .clock import rfc3339
@@ -31,6 +31,15 @@ from .resources import BY_KEY, ResourceType, resolve
 from .validation import validate
 
 DEFAULT_MANAGER = "OpenAPI-Generator"
+
+
+class AdmissionHook(Protocol):
+    """Admission plugins run on every create: ``mutate`` before validation, ``validate`` after it (which may
+    return what to do once the object is stored)."""
+
+    def mutate(self, res: ResourceType, obj: dict[str, Any]) -> None: ...
+
+    def validate(self, res: ResourceType, obj: dict[str, Any], dry_run: bool) -> Callable[[], None] | None: ...
 
 
 @dataclass
@@ -56,6 +65,7 @@ class Store(DeletionMixin):
         self._history: deque[Event] = deque(maxlen=max(1, history_window))
         self._floor = 1
         self._listeners: list[Callable[[Event], None]] = []
+        self.admission: list[AdmissionHook] = []
         self.closed = False
 
     # -- bookkeeping -----------------------------------------------------
@@ -189,7 +199,10 @@ class Store(DeletionMixin):
             else:
                 meta.pop("namespace", None)
             apply_defaults(res.kind, obj, None)
+            for hook in self.admission:
+                hook.mutate(res, obj)
             validate(res, obj)
+            after = [hook.validate(res, obj, dry_run) for hook in self.admission]
             if (ns, name) in self._bucket(res):
                 raise errors.already_exists(res.plural, res.group, name)
             for key in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds"):
@@ -208,6 +221,9 @@ class Store(DeletionMixin):
             obj = ordered(obj)
             self._bucket(res)[(ns, name)] = obj
             self._emit("ADDED", res, obj, None)
+            for done in after:
+                if done is not None:
+                    done()
             return clone(obj)
 
     def update(

@@ -117,8 +117,9 @@ def asleep(gh, kube, sha: str, seen: int) -> dict:
 
 def awake(gh, kube, sha: str, seen: int, what: str) -> None:
     wait_for(lambda: ready_after(gh, sha, seen), TIMEOUT, 0.05, what=f"ready again after {what}")
-    assert replicas(kube) == [1]
-    assert running(kube) or sleeping_after(gh, sha, seen), "pods run until the preview sleeps again"
+    again = lambda: sleeping_after(gh, sha, seen)  # noqa: E731 - it may fall asleep again at once (a short idle time)
+    # scaled back up with pods running, until it sleeps again (a sleep's scale-down precedes its status)
+    wait_for(lambda: (replicas(kube) == [1] and running(kube)) or again(), TIMEOUT, 0.05, what=f"up after {what}")
     descriptions = [s["description"] for s in statuses(gh, sha)[seen:]]
     if what != "a push":
         assert descriptions[0] == "Waking up…", descriptions
@@ -138,8 +139,14 @@ def test_an_idle_preview_sleeps_and_every_wake_path_brings_it_back(gh, kube, sta
     status = asleep(gh, kube, sha, 0)
     public = web.env["PREVIEWBOT_PUBLIC_URL"]
     assert status["target_url"].startswith(f"{public}/wake/{NS}?token=")
-    body = next(c["body"] for c in gh.comments(REPO, PR) if "previewbot:preview-comment" in c["body"])
-    assert "Sleeping" in body and "/preview wake" in body and status["target_url"] in body
+
+    def comment() -> str:
+        return next((c["body"] for c in gh.comments(REPO, PR) if "previewbot:preview-comment" in c["body"]), "")
+
+    # the comment is written after the status (GitHub bookkeeping in order): wait for it
+    wait_for(lambda: "Sleeping" in comment(), TIMEOUT, 0.05, what="the comment says it sleeps")
+    body = comment()
+    assert "/preview wake" in body and status["target_url"] in body
     assert SECRET not in body and SECRET not in status["target_url"]
 
     # 1. a /preview wake comment

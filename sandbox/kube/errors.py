@@ -195,3 +195,13 @@ def bad_request(message: str) -> ApiError:
 def expired(message: str) -> ApiError:
     """410 Expired."""
     return ApiError(410, message, "Expired")
+
+
+def refuse_force(query: dict[str, str]) -> None:
+    """``force`` belongs to server-side apply: any other PATCH with it is 422, as kube-apiserver answers."""
+    if query.get("force") in ("true", "1"):
+        raise ApiError(
+            422,
+            'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch',
+            "Invalid",
+        )

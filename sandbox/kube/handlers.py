@@ -200,12 +200,7 @@ class Handlers:
     def patch(
         self, route: Route, query: dict[str, str], body: Any, content_type: str, user_agent: str
     ) -> tuple[int, dict[str, Any]]:
-        if query.get("force") in ("true", "1"):
-            raise errors.ApiError(
-                422,
-                'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch',
-                "Invalid",
-            )
+        errors.refuse_force(query)
         res, name = route.res, route.name or ""
         with self.store.transaction():
             current = self.store.get(res, route.namespace, name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from .quantity import Quantity, parse
+from .quantity import Quantity, quantities
 
 ANNOTATION = "kubernetes.io/limit-ranger"
 MAX_MILLI = (2**63 - 1) // 1000
@@ -93,20 +93,10 @@ def _ratio(kind: str, name: str, bound: Quantity, req: Quantity | None, lim: Qua
     return None
 
 
-def _parsed(values: dict[str, Any] | None) -> dict[str, Quantity]:
-    out = {}
-    for key, value in (values or {}).items():
-        try:
-            out[key] = parse(value)
-        except ValueError:
-            continue
-    return out
-
-
 def _check(item: dict[str, Any], kind: str, requests: dict[str, Quantity], limits: dict[str, Quantity]) -> list[str]:
     found = []
     for field, rule in (("min", _min), ("max", _max), ("maxLimitRequestRatio", _ratio)):
-        for name, bound in sorted(_parsed(item.get(field)).items()):
+        for name, bound in sorted(quantities(item.get(field)).items()):
             problem = rule(kind, name, bound, requests.get(name), limits.get(name))
             if problem:
                 found.append(problem)
@@ -118,7 +108,7 @@ def _pod_totals(pod: dict[str, Any], field: str) -> dict[str, Quantity]:
     total: dict[str, Quantity] = {}
     init: dict[str, Quantity] = {}
     for prefix, container in _containers(pod):
-        for name, q in _parsed((container.get("resources") or {}).get(field)).items():
+        for name, q in quantities((container.get("resources") or {}).get(field)).items():
             if prefix == "container":
                 total[name] = total[name] + q if name in total else q
             elif name not in init or q.value > init[name].value:
@@ -135,7 +125,9 @@ def validate(limit_range: dict[str, Any], pod: dict[str, Any]) -> str | None:
     for item in _items(limit_range, "Container"):
         for _, container in _containers(pod):
             resources = container.get("resources") or {}
-            found += _check(item, "Container", _parsed(resources.get("requests")), _parsed(resources.get("limits")))
+            found += _check(
+                item, "Container", quantities(resources.get("requests")), quantities(resources.get("limits"))
+            )
     for item in _items(limit_range, "Pod"):
         found += _check(item, "Pod", _pod_totals(pod, "requests"), _pod_totals(pod, "limits"))
     unique = list(dict.fromkeys(found))

@@ -6,6 +6,7 @@ import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 BINARY = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
 DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
@@ -87,3 +88,14 @@ def normalised(text: object) -> object:
         return canonical(parse(text))
     except ValueError:
         return text
+
+
+def quantities(values: dict[str, Any] | None) -> dict[str, Quantity]:
+    """Parsed entries of a resource list (unparsable ones skipped)."""
+    out = {}
+    for key, value in (values or {}).items():
+        try:
+            out[key] = parse(value)
+        except ValueError:
+            continue
+    return out

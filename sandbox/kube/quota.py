@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from .clock import parse as parse_time
-from .quantity import Quantity, canonical, parse
+from .quantity import Quantity, canonical, parse, quantities
 
 COUNT = "count/pods"
 POD_RESOURCES = {
@@ -25,17 +25,6 @@ POD_RESOURCES = {
 #: a quota on one of these makes every container state it (a backward-compatibility rule of the real evaluator)
 MUST_SPECIFY = {"cpu", "memory", "requests.cpu", "requests.memory", "limits.cpu", "limits.memory"}
 ResourceList = dict[str, Quantity]
-
-
-def quantities(values: dict[str, Any] | None) -> ResourceList:
-    """Parsed entries of a resource list (unparsable ones skipped)."""
-    out = {}
-    for key, value in (values or {}).items():
-        try:
-            out[key] = parse(value)
-        except ValueError:
-            continue
-    return out
 
 
 def printed(values: ResourceList) -> dict[str, str]:

@@ -18,6 +18,7 @@ from .handlers import Handlers, _manager
 from .objmeta import clone
 from .patch import json_patch, merge_patch, strategic_merge
 from .routing import Route
+from .store import DEFAULT_MANAGER
 
 API_VERSION = "autoscaling/v1"
 KIND = "Scale"
@@ -115,7 +116,10 @@ def _to_parent(route: Route, parent: dict[str, Any], scale: dict[str, Any]) -> d
     return parent
 
 
-def _write(h: Handlers, route: Route, query: dict[str, str], parent: dict[str, Any], manager: str) -> dict[str, Any]:
+def _write(
+    h: Handlers, route: Route, query: dict[str, str], parent: dict[str, Any], manager: str | None
+) -> dict[str, Any]:
+    """Admit and store the parent; ``manager`` None: its managedFields were merged already (an apply)."""
     current = h.store.peek(route.res, route.namespace, route.name or "")
     h.admit(route.res, current, parent, False)
     obj = h.store.update(
@@ -123,9 +127,10 @@ def _write(h: Handlers, route: Route, query: dict[str, str], parent: dict[str, A
         route.namespace,
         route.name or "",
         parent,
-        manager=manager,
+        manager=manager or DEFAULT_MANAGER,
         subresource="scale",
         dry_run=bool(query.get("dryRun")),
+        managed=manager is not None,
     )
     return scale_of(obj)
 
@@ -150,12 +155,7 @@ def patch(
     h: Handlers, route: Route, query: dict[str, str], body: Any, content_type: str, user_agent: str
 ) -> tuple[int, dict[str, Any]]:
     """PATCH …/scale with a JSON, merge or strategic merge patch of the Scale."""
-    if query.get("force") in ("true", "1"):
-        raise errors.ApiError(
-            422,
-            'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch',
-            "Invalid",
-        )
+    errors.refuse_force(query)
     with h.store.transaction():
         parent = _parent(h, route)
         current = scale_of(parent)
@@ -218,18 +218,7 @@ def apply(h: Handlers, route: Route, query: dict[str, str], body: Any) -> tuple[
         merged["metadata"]["resourceVersion"] = want_rv or parent["metadata"]["resourceVersion"]
         parent = _to_parent(route, parent, merged)
         _from_scale(parent, parse_managers(merged))
-        current_parent = h.store.peek(route.res, route.namespace, route.name or "")
-        h.admit(route.res, current_parent, parent, False)
-        obj = h.store.update(
-            route.res,
-            route.namespace,
-            route.name or "",
-            parent,
-            subresource="scale",
-            dry_run=bool(query.get("dryRun")),
-            managed=False,
-        )
-        return 200, scale_of(obj)
+        return 200, _write(h, route, query, parent, None)
 
 
 def serve(

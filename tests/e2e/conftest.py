@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import requests
+from kubernetes.client import CoreV1Api
 
 from tests.conftest import TOKEN, previewbot_token
 from tests.e2e.harness import Stack
+from tests.helpers import wait_for
 
 SECRET = "e2e-webhook-secret"
 REPO = "acme/web-shop"
@@ -51,3 +55,40 @@ def stack(kube, gh, redis_url: str, tmp_path_factory: pytest.TempPathFactory) ->
     stack.start_all()
     yield stack
     stack.stop_all()
+
+
+def web_apart(kube, back: Stack, workdir: Path) -> Stack:
+    """A stack for web alone, as the ServiceAccount previewbot-web (the dashboard's read-only rights), with
+    ``back``'s settings; ``back`` runs worker and watcher as previewbot's own ServiceAccount."""
+    if not [a for a in kube.objects("serviceaccounts", "previewbot") if a["metadata"]["name"] == "previewbot-web"]:
+        account = {"metadata": {"name": "previewbot-web"}}
+        CoreV1Api(kube.api_client()).create_namespaced_service_account("previewbot", account)
+    token = kube.service_account_token("previewbot", "previewbot-web")
+    config = kube.write_kubeconfig(workdir / "web-kubeconfig", token)
+    (workdir / "web").mkdir()
+    return Stack(env={**back.env, "PREVIEWBOT_KUBECONFIG": config}, logdir=workdir / "web")
+
+
+@contextmanager
+def running_apart(web: Stack, back: Stack, timeout: float) -> Iterator[tuple[Stack, Stack]]:
+    """Start web (from ``web``), worker and watcher (from ``back``), wait until all answer; stop them after."""
+    try:
+        web.start("web")
+        back.start("worker")
+        back.start("watcher")
+        wait_for(lambda: _up(web, back), timeout, 0.1, what="web, worker and watcher")
+        yield back, web
+    finally:
+        web.stop_all()
+        back.stop_all()
+
+
+def _up(web: Stack, back: Stack) -> bool:
+    for stack, name in ((web, "web"), (back, "worker"), (back, "watcher")):
+        if stack.procs[name].poll() is not None:
+            raise AssertionError(f"{name} exited:\n{stack.log(name)[-3000:]}")
+    try:
+        healthy = requests.get(f"http://127.0.0.1:{web.port}/healthz", timeout=2).ok
+    except requests.RequestException:
+        return False
+    return healthy and "ready." in back.log("worker") and "listed" in back.log("watcher")

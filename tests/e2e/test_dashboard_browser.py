@@ -20,12 +20,11 @@ from pathlib import Path
 
 import pytest
 import redis
-from kubernetes.client import CoreV1Api
 
 from preview import naming
 from sandbox.kube import KubeEmulator
 from tests.conftest import previewbot_token
-from tests.e2e.conftest import REPO, SECRET, make_stack
+from tests.e2e.conftest import REPO, SECRET, make_stack, running_apart, web_apart
 from tests.e2e.harness import Stack
 from tests.helpers import ROOT, wait_for
 
@@ -67,36 +66,10 @@ def stacks(kube, gh, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -
     redis.Redis.from_url(redis_url.rsplit("/", 1)[0] + f"/{DB}").flushdb()
     # the progress deadline is in simulated seconds: well past the slow image's 60
     back = make_stack(kube, gh, redis_url, workdir, DB, PREVIEWBOT_PROGRESS_DEADLINE_SECONDS="600", **DASHBOARD)
-    if not [a for a in kube.objects("serviceaccounts", "previewbot") if a["metadata"]["name"] == "previewbot-web"]:
-        account = {"metadata": {"name": "previewbot-web"}}
-        CoreV1Api(kube.api_client()).create_namespaced_service_account("previewbot", account)
-    token = kube.service_account_token("previewbot", "previewbot-web")
-    config = kube.write_kubeconfig(workdir / "web-kubeconfig", token)
-    (workdir / "web").mkdir()
-    web = Stack(env={**back.env, "PREVIEWBOT_KUBECONFIG": config}, logdir=workdir / "web")
+    web = web_apart(kube, back, workdir)
     gh.add_oauth_app(CLIENT_ID, CLIENT_SECRET, f"http://127.0.0.1:{web.port}/previews/oauth/callback")
-    try:
-        web.start("web")
-        back.start("worker")
-        back.start("watcher")
-        wait_for(lambda: up(web, back), TIMEOUT, 0.1, what="web, worker and watcher")
-        yield back, web
-    finally:
-        web.stop_all()
-        back.stop_all()
-
-
-def up(web: Stack, back: Stack) -> bool:
-    import requests
-
-    for stack, name in ((web, "web"), (back, "worker"), (back, "watcher")):
-        if stack.procs[name].poll() is not None:
-            raise AssertionError(f"{name} exited:\n{stack.log(name)[-3000:]}")
-    try:
-        healthy = requests.get(f"http://127.0.0.1:{web.port}/healthz", timeout=2).ok
-    except requests.RequestException:
-        return False
-    return healthy and "ready." in back.log("worker") and "listed" in back.log("watcher")
+    with running_apart(web, back, TIMEOUT) as stacks:
+        yield stacks
 
 
 @pytest.fixture

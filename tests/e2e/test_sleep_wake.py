@@ -17,10 +17,9 @@ from collections.abc import Iterator
 import pytest
 import redis
 import requests
-from kubernetes.client import CoreV1Api
 
 from preview import naming
-from tests.e2e.conftest import REPO, SECRET, make_stack
+from tests.e2e.conftest import REPO, SECRET, make_stack, running_apart, web_apart
 from tests.e2e.harness import Stack
 from tests.helpers import wait_for
 
@@ -45,36 +44,12 @@ def stacks(kube, gh, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -
     workdir = tmp_path_factory.mktemp("e2e-sleep")
     redis.Redis.from_url(redis_url.rsplit("/", 1)[0] + f"/{DB}").flushdb()
     back = make_stack(kube, gh, redis_url, workdir, DB, **SETTINGS)
-    if not [a for a in kube.objects("serviceaccounts", "previewbot") if a["metadata"]["name"] == "previewbot-web"]:
-        account = {"metadata": {"name": "previewbot-web"}}
-        CoreV1Api(kube.api_client()).create_namespaced_service_account("previewbot", account)
-    token = kube.service_account_token("previewbot", "previewbot-web")
-    config = kube.write_kubeconfig(workdir / "web-kubeconfig", token)
-    (workdir / "web").mkdir()
-    web = Stack(env={**back.env, "PREVIEWBOT_KUBECONFIG": config}, logdir=workdir / "web")
+    web = web_apart(kube, back, workdir)
     public = f"http://127.0.0.1:{web.port}"
     back.env["PREVIEWBOT_PUBLIC_URL"] = web.env["PREVIEWBOT_PUBLIC_URL"] = public
     gh.set_permission(REPO, MAINTAINER, "write")
-    try:
-        web.start("web")
-        back.start("worker")
-        back.start("watcher")
-        wait_for(lambda: up(web, back), TIMEOUT, 0.1, what="web, worker and watcher")
-        yield back, web
-    finally:
-        web.stop_all()
-        back.stop_all()
-
-
-def up(web: Stack, back: Stack) -> bool:
-    for stack, name in ((web, "web"), (back, "worker"), (back, "watcher")):
-        if stack.procs[name].poll() is not None:
-            raise AssertionError(f"{name} exited:\n{stack.log(name)[-3000:]}")
-    try:
-        healthy = requests.get(f"http://127.0.0.1:{web.port}/healthz", timeout=2).ok
-    except requests.RequestException:
-        return False
-    return healthy and "ready." in back.log("worker") and "listed" in back.log("watcher")
+    with running_apart(web, back, TIMEOUT) as stacks:
+        yield stacks
 
 
 # -- what GitHub and the cluster show ------------------------------------------------------------------------

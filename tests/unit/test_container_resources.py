@@ -9,21 +9,12 @@ import pytest
 from integrations.render import TemplateRenderer
 from integrations.repo_config_loader import load
 from preview import pod_policy
-from preview.models import PullRef, PullRequest
 from preview.repo_config import ConfigError, RepoConfig, Resources, describe_schema
 from preview.settings import DEFAULT_TEMPLATES, Settings, SettingsError
 from preview.settings import load as load_settings
 from preview.values import template_values
+from tests.unit.test_pod_policy import PR
 
-PR = PullRequest(
-    ref=PullRef("octo-org/hello-world", 42, 1234),
-    head_sha="0123456789abcdef0123456789abcdef01234567",
-    head_ref="feature/login",
-    base_ref="main",
-    title="Add login page",
-    author="mona",
-    state="open",
-)
 #: an operator who gives containers more by default, and allows more
 GENEROUS = {
     "container_cpu_request": "100m",

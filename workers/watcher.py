@@ -97,12 +97,12 @@ class Watcher:
     def reconcile(self, namespace: str) -> None:
         """Report the preview in ``namespace`` if the cluster says something new about it."""
         ns = self.view.namespaces.get(namespace)
-        preview = identity(ns) if ns is not None else None
-        if preview is None:
+        if ns is None or (preview := identity(ns)) is None:
             self.first_seen.pop(namespace, None)
             self.states.pop(namespace, None)
             return
-        if ns is not None and sleep.asleep(ns["metadata"].get("annotations") or {}):
+        annotations = ns["metadata"].get("annotations") or {}
+        if sleep.asleep(annotations):
             return  # scaled to zero for idleness: preview/sleep.py reports it, not its 0 replicas
         deployments = [
             d
@@ -124,7 +124,7 @@ class Watcher:
         if any(r is None for r in reports):
             return  # a controller has not caught up with the newest spec yet, or nothing is ready
         report = combine([r for r in reports if r is not None])
-        serving = blue_green.serving(ns["metadata"].get("annotations") or {}) if ns is not None else None
+        serving = blue_green.serving(annotations)
         if report is not None and serving not in (None, preview.sha):
             if report.state is State.SUCCESS:  # blue-green: ready only once the Services select it
                 if self.switch is not None:
